@@ -1,0 +1,35 @@
+"""The application factory."""
+import logging
+
+from flask import Flask
+
+from app.config import Config
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_object(Config)
+    app.config.update(overrides or {})
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "WARNING"))
+
+    from app import models  # noqa: F401  (every table known to metadata and Alembic)
+    from app.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _migrations())))
+
+    import service_tasks  # noqa: F401  (registers the diagrams' operators)
+    from app import cli
+    from app.api import init_api
+    from app.scheduler import init_scheduler
+
+    init_api(app)
+    cli.init_app(app)
+    init_scheduler(app)
+    return app
+
+
+def _migrations():
+    from app.config import ROOT
+
+    return ROOT / "migrations"

@@ -1,0 +1,14 @@
+"""The JSON API: flask-smorest blueprints, bearer auth, JSON errors, OpenAPI at /openapi.json."""
+from app.api import auth, errors
+from app.extensions import api
+
+
+def init_api(app):
+    api.init_app(app)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    from app.api import deployments, health, instances, messages, tasks
+
+    for module in (health, deployments, instances, messages, tasks):
+        api.register_blueprint(module.blp)
+    app.before_request(auth.authenticate)
+    errors.register(app, api)

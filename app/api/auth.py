@@ -1,0 +1,42 @@
+"""Bearer-token authentication for /api/*, and the group checks the views use."""
+from functools import wraps
+
+from flask import g, request
+
+from app import identity
+from app.api.errors import error_response
+from app.extensions import db
+
+PUBLIC_API_PATHS = ()
+
+
+def authenticate():
+    if not request.path.startswith("/api/") or request.path in PUBLIC_API_PATHS:
+        return None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        response = error_response(401, "unauthorized", "a bearer token is required")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="orderflow"'
+        return response
+    user = identity.user_for_token(db.session, token.strip())
+    if user is None:
+        response = error_response(401, "unauthorized", "the token is invalid or revoked")
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
+    g.user = user
+    g.actor = identity.actor_for(user)
+    return None
+
+
+def require_group(*groups):
+    """Only members of one of ``groups`` (or admins) may call the view."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            actor = g.actor
+            if not actor.is_admin and not set(groups) & set(actor.groups):
+                return error_response(403, "forbidden",
+                                      f"requires membership of one of: {', '.join(groups)}")
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate

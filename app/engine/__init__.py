@@ -1,0 +1,1 @@
+"""The SpiffWorkflow runtime. Knows nothing about orders."""

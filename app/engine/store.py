@@ -1,0 +1,162 @@
+"""Saving a unit of work: state with its revision, human tasks, jobs, subscriptions, history."""
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+
+from app.engine import clock, serializer
+from app.engine.projection import Projection, project
+from app.models.engine import (
+    COMPLETED,
+    ERROR,
+    RUNNING,
+    SUSPENDED,
+    WAITING,
+    HumanTask,
+    HumanTaskCandidate,
+    Incident,
+    InstanceEvent,
+    Job,
+    MessageSubscription,
+    ProcessInstance,
+)
+
+
+class StepRecorder:
+    """Collects the audit events of one unit; written in one batch at save."""
+
+    def __init__(self, actor: str | None):
+        self.actor = actor
+        self.events: list[dict] = []
+        self.current_task = None
+        self.completed_by_user: dict[str, str] = {}  # task id -> username
+
+    def will_complete(self, task):
+        self.current_task = task
+
+    def did_complete(self, task):
+        spec = task.task_spec
+        if getattr(spec, "bpmn_id", None):
+            self.add("step", node_id=spec.bpmn_id, node_name=spec.bpmn_name,
+                     node_type=type(spec).__name__, actor=None)
+        self.current_task = None
+
+    def add(self, kind, *, node_id=None, node_name=None, node_type=None, actor=None, details=None):
+        self.events.append({"kind": kind, "node_id": node_id, "node_name": node_name,
+                            "node_type": node_type, "actor": actor, "details": details})
+
+
+def _known_open_tasks(instance: ProcessInstance) -> set[str]:
+    return {w["task_id"] for w in instance.waiting_at or () if w.get("kind") == "user_task"}
+
+
+def save(session, instance: ProcessInstance, workflow, recorder: StepRecorder,
+         failed: bool = False) -> Projection:
+    now = clock.now()
+    old_tasks = _known_open_tasks(instance)
+    old_messages = {w["message"] for w in instance.waiting_at or () if w.get("kind") == "message"}
+    proj = project(workflow, old_tasks)
+
+    instance.state = serializer.dump(workflow)
+    instance.waiting_at = proj.waits
+    instance.next_due_at = proj.next_due_at
+    instance.updated_at = now
+    if proj.completed:
+        instance.status, instance.ended_at = COMPLETED, now
+    elif failed or instance.status == ERROR:
+        instance.status = ERROR
+    elif instance.status != SUSPENDED:
+        instance.status = RUNNING if proj.engine_work_pending and not proj.waits else WAITING
+    if instance.id is None:
+        session.add(instance)
+    session.flush()  # the revision check happens here: StaleDataError if someone saved first
+
+    _save_human_tasks(session, instance, proj, old_tasks, recorder, now)
+    if proj.messages != old_messages:
+        _save_subscriptions(session, instance, proj)
+    _save_timer_job(session, instance, proj)
+    write_events(session, instance, recorder)
+    return proj
+
+
+def write_events(session, instance: ProcessInstance, recorder: StepRecorder) -> None:
+    if recorder.events:
+        now = clock.now()
+        session.execute(insert(InstanceEvent), [
+            {**event, "instance_id": instance.id, "at": now} for event in recorder.events])
+
+
+def _save_human_tasks(session, instance, proj, old_tasks, recorder, now):
+    new_ids = set(proj.user_tasks) - old_tasks
+    gone_ids = old_tasks - set(proj.user_tasks)
+    for task_id in new_ids:
+        view = proj.user_tasks[task_id]
+        session.execute(insert(HumanTask).values(
+            id=task_id, instance_id=instance.id, process_id=instance.process_id,
+            business_key=instance.business_key, node_id=view.node_id, node_name=view.node_name,
+            lane=view.lane, state="open", form_schema=view.form_schema,
+            form_ui_schema=view.form_ui_schema, instructions=view.instructions,
+            excluded_users=view.excluded_users, created_at=now, due_at=view.due_at))
+        if view.candidate_groups:
+            session.execute(insert(HumanTaskCandidate), [
+                {"task_id": task_id, "group_name": g, "open": True} for g in view.candidate_groups])
+    for task_id in gone_ids:
+        user = recorder.completed_by_user.get(task_id)
+        values = {"state": "completed", "completed_by": user, "completed_at": now} if user \
+            else {"state": "cancelled", "completed_at": now}
+        session.execute(update(HumanTask).where(HumanTask.id == task_id).values(**values))
+        session.execute(update(HumanTaskCandidate)
+                        .where(HumanTaskCandidate.task_id == task_id).values(open=False))
+
+
+def _save_subscriptions(session, instance, proj):
+    session.execute(delete(MessageSubscription).where(
+        MessageSubscription.instance_id == instance.id))
+    if proj.messages:
+        session.execute(insert(MessageSubscription), [
+            {"instance_id": instance.id, "message_name": name,
+             "business_key": instance.business_key} for name in sorted(proj.messages)])
+
+
+def _save_timer_job(session, instance, proj):
+    due: datetime | None = proj.next_due_at
+    if due is None:
+        session.execute(delete(Job).where(Job.instance_id == instance.id, Job.kind == "timer"))
+        return
+    changed = session.execute(update(Job).where(Job.instance_id == instance.id, Job.kind == "timer")
+                              .values(due_at=due, lease_owner=None, lease_expires_at=None))
+    if changed.rowcount == 0:
+        session.execute(insert(Job).values(instance_id=instance.id, kind="timer", due_at=due))
+
+
+def open_incident(session, instance: ProcessInstance, failure, *, auto_retries: int,
+                  backoff_seconds: int, automatic: bool) -> Incident:
+    """Record a failure on the instance; schedule the next automatic retry while any are left."""
+    from datetime import timedelta
+
+    now = clock.now()
+    incident = session.scalar(select(Incident).where(
+        Incident.instance_id == instance.id, Incident.status == "open"))
+    if incident is None:
+        incident = Incident(instance_id=instance.id, retries_left=auto_retries, failures=0,
+                            first_failure_at=now)
+        session.add(incident)
+    elif automatic:
+        incident.retries_left = max(0, incident.retries_left - 1)
+    incident.failures += 1
+    incident.node_id, incident.node_name = failure.node_id, failure.node_name
+    incident.message = f"{type(failure.original).__name__}: {failure.original}"[:4000]
+    incident.traceback = failure.traceback[-20000:]
+    incident.last_failure_at = now
+    session.execute(delete(Job).where(Job.instance_id == instance.id, Job.kind == "retry"))
+    if incident.retries_left > 0:
+        due = now + timedelta(seconds=backoff_seconds * 2 ** (incident.failures - 1))
+        session.execute(insert(Job).values(instance_id=instance.id, kind="retry", due_at=due))
+    return incident
+
+
+def resolve_incident(session, instance_id: int, actor: str | None) -> bool:
+    result = session.execute(update(Incident).where(
+        Incident.instance_id == instance_id, Incident.status == "open").values(
+        status="resolved", resolved_at=clock.now(), resolved_by=actor))
+    session.execute(delete(Job).where(Job.instance_id == instance_id, Job.kind == "retry"))
+    return result.rowcount > 0

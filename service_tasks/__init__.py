@@ -1,0 +1,5 @@
+"""Operators the diagrams call from service tasks, registered with ``@operator("name")``.
+
+Each module wraps ``app.domain`` functions; importing this package registers them all.
+"""
+from service_tasks import utility  # noqa: F401

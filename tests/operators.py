@@ -1,0 +1,35 @@
+"""Service operators the test diagrams call (registered like service_tasks/ does)."""
+import pytest
+
+from app.engine.operators import BusinessError, operator
+
+STOCK = {"available": 10}
+FLAKY = {"failing": False, "calls": 0}
+
+
+@operator("test.compute_total")
+def compute_total(ctx, items):
+    return sum(items)
+
+
+@operator("test.reserve", errors=("out_of_stock",))
+def reserve(ctx, qty):
+    if qty > STOCK["available"]:
+        raise BusinessError("out_of_stock", f"only {STOCK['available']} left",
+                            {"short": qty - STOCK["available"]})
+    return {"reserved": qty}
+
+
+@operator("test.flaky")
+def flaky(ctx, key):
+    FLAKY["calls"] += 1
+    if FLAKY["failing"]:
+        raise ConnectionError(f"upstream unavailable for {key}")
+    return {"ok": True, "key": key, "instance": ctx.instance_id}
+
+
+@pytest.fixture(autouse=True)
+def reset_test_operators():
+    STOCK["available"] = 10
+    FLAKY.update(failing=False, calls=0)
+    yield
