@@ -38,7 +38,7 @@ def database_url(request, tmp_path_factory):
 
     pg = request.getfixturevalue("postgresql_noproc")
     with DatabaseJanitor(user=pg.user, host=pg.host, port=pg.port, dbname="orderflow_test",
-                         version=pg.version, password=pg.password):
+                         password=pg.password):
         yield f"postgresql+psycopg://{pg.user}@{pg.host}:{pg.port}/orderflow_test"
 
 

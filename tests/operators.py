@@ -32,4 +32,18 @@ def flaky(ctx, key):
 def reset_test_operators():
     STOCK["available"] = 10
     FLAKY.update(failing=False, calls=0)
+    SLOW.update(calls=[], delay=0.0)
     yield
+
+
+SLOW = {"calls": [], "delay": 0.0}
+
+
+@operator("test.slow_record")
+def slow_record(ctx, label):
+    """Holds the unit open a moment so two units of one instance overlap."""
+    import time
+
+    SLOW["calls"].append(label)
+    time.sleep(SLOW["delay"])
+    return label

@@ -41,7 +41,7 @@ ALLOWED_BUILTINS = {
     "sum": sum, "any": any, "all": all, "enumerate": enumerate, "map": map, "filter": filter,
     "reversed": reversed,
 }
-for _unsafe in ("setattr", "delattr", "compile", "id", "hash"):
+for _unsafe in ("setattr", "delattr", "compile", "id", "hash", "__build_class__"):
     ALLOWED_BUILTINS.pop(_unsafe, None)
 
 HELPERS = {
