@@ -37,12 +37,26 @@ class StepRecorder:
         spec = task.task_spec
         if getattr(spec, "bpmn_id", None):
             self.add("step", node_id=spec.bpmn_id, node_name=spec.bpmn_name,
-                     node_type=type(spec).__name__, actor=None)
+                     node_type=type(spec).__name__, actor=None, details=_data_changes(task))
         self.current_task = None
 
     def add(self, kind, *, node_id=None, node_name=None, node_type=None, actor=None, details=None):
         self.events.append({"kind": kind, "node_id": node_id, "node_name": node_name,
                             "node_type": node_type, "actor": actor, "details": details})
+
+
+_MISSING = object()
+
+
+def _data_changes(task) -> dict | None:
+    """Names of the data keys a step set, changed or removed (names only: data can be large)."""
+    before = task.parent.data if task.parent is not None else {}
+    after = task.data
+    changed = sorted(k for k, v in after.items() if before.get(k, _MISSING) != v)
+    removed = sorted(k for k in before if k not in after)
+    if not changed and not removed:
+        return None
+    return {"changed": changed, **({"removed": removed} if removed else {})}
 
 
 def _known_open_tasks(instance: ProcessInstance) -> set[str]:

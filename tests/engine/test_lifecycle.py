@@ -79,3 +79,12 @@ def test_restart_continues_where_it_was(database_url, deployed, runtime, app):
         assert done.id == instance_id
         assert done.status == "completed"
         db.session.remove()
+
+
+def test_history_names_the_data_each_step_changed(runtime, deployed, session):
+    instance, _ = runtime.start("basic_flow", business_key="H-1", data={"items": [1, 2]})
+    steps = {e.node_id: e.details for e in session.scalars(select(InstanceEvent).where(
+        InstanceEvent.instance_id == instance.id, InstanceEvent.kind == "step"))}
+    assert steps["compute_total"] == {"changed": ["total"]}
+    assert steps["mark_auto"] == {"changed": ["outcome"]}
+    assert steps["big_gateway"] is None

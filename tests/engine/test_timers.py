@@ -95,3 +95,32 @@ def test_a_stale_lease_cannot_release_a_job_taken_over(runtime, deployed, sessio
     jobs.run_one(runtime, second)
     jobs.run_one(runtime, first)  # even running it again fires nothing new
     assert fired(session, instance.id, "reminder_timer") == 1
+
+
+def test_without_due_in_the_escalation_timer_is_the_due_date(runtime, deployed, session, app,
+                                                             frozen_clock):
+    from pathlib import Path
+
+    from app.engine import deployments, specs
+
+    files = specs.read_dir(Path(__file__).parent.parent / "processes")
+    kind, text = files["timers.bpmn"]
+    files["timers.bpmn"] = (kind, text.replace(
+        '<spiffworkflow:property name="dueIn" value="PT8H" />', ""))
+    assert files["timers.bpmn"][1] != text
+    deployments.deploy(session, files, source="test", actor="ada",
+                       forms_dir=app.config["FORMS_DIR"])
+    session.commit()
+    instance, _ = runtime.start("timers", business_key="T-6")
+    review = tasks_by_node(session, instance.id)["review"]
+    assert review.due_at == frozen_clock + timedelta(hours=24)  # the interrupting one, not 4h
+
+
+def test_the_scheduler_tick_runs_due_jobs(runtime, deployed, session, app, frozen_clock):
+    from app.scheduler import tick
+
+    instance, _ = runtime.start("timers", business_key="T-7")
+    session.commit()
+    clock.travel(timedelta(hours=5))
+    assert tick(app) == 1
+    assert fired(session, instance.id, "reminder_timer") == 1
