@@ -2,4 +2,4 @@
 
 Each module wraps ``app.domain`` functions; importing this package registers them all.
 """
-from service_tasks import utility  # noqa: F401
+from service_tasks import finance, inventory, orders, shipping, utility  # noqa: F401

@@ -6,9 +6,20 @@ from app.extensions import api
 def init_api(app):
     api.init_app(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    from app.api import deployments, health, instances, messages, tasks
+    from app.api import (
+        deployments,
+        finance,
+        health,
+        instances,
+        master_data,
+        messages,
+        orders,
+        stock,
+        tasks,
+    )
 
-    for module in (health, deployments, instances, messages, tasks):
+    for module in (health, deployments, instances, messages, tasks, master_data, stock, orders,
+                   finance):
         api.register_blueprint(module.blp)
     app.before_request(auth.authenticate)
     errors.register(app, api)

@@ -4,6 +4,7 @@ import logging
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
+from app.domain import errors as domain_errors
 from app.engine import errors as engine_errors
 
 log = logging.getLogger(__name__)
@@ -14,6 +15,9 @@ STATUS_BY_ERROR = {
     engine_errors.InvalidState: 409,
     engine_errors.InvalidInput: 422,
     engine_errors.DeploymentRejected: 422,
+    domain_errors.NotFound: 404,
+    domain_errors.Invalid: 422,
+    domain_errors.Conflict: 409,
 }
 
 
@@ -23,7 +27,7 @@ def error_response(status: int, error: str, message: str, details=None):
     return response
 
 
-def handle_engine_error(err: engine_errors.EngineError):
+def handle_engine_error(err):
     status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(err, cls)), 400)
     return error_response(status, err.code, err.message, err.details)
 
@@ -48,5 +52,6 @@ def handle_unexpected(err: Exception):
 
 def register(app, api):
     app.register_error_handler(engine_errors.EngineError, handle_engine_error)
+    app.register_error_handler(domain_errors.DomainError, handle_engine_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -1,2 +1,2 @@
 """All models, imported so metadata (and Alembic) sees every table."""
-from app.models import engine, identity  # noqa: F401
+from app.models import engine, finance, identity, inventory, sales, shipping  # noqa: F401

@@ -1,7 +1,8 @@
 """Column types shared by all models."""
 from datetime import datetime, timezone
+from decimal import Decimal
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Numeric
 from sqlalchemy.types import TypeDecorator
 
 
@@ -22,6 +23,22 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc)
+
+
+def Money():  # noqa: N802 - reads like a type in the models
+    """Amounts: exact decimals with 2 places (SQLite stores them as text-backed decimals)."""
+    return Numeric(14, 2, asdecimal=True)
+
+
+def Quantity():  # noqa: N802
+    return Numeric(14, 3, asdecimal=True)
+
+
+def Rate():  # noqa: N802
+    return Numeric(14, 4, asdecimal=True)
+
+
+ZERO = Decimal("0")
 
 
 def utcnow() -> datetime:

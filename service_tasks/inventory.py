@@ -1,0 +1,1 @@
+"""Operators for inventory (being written)."""

@@ -1,0 +1,1 @@
+"""Operators for orders (being written)."""
