@@ -1,1 +1,44 @@
-"""Operators for orders (being written)."""
+"""Operators for the sales order itself: validation, credit, decisions."""
+from app.domain import credit, orders
+from app.engine.operators import UnitContext, operator
+
+
+@operator("orders.validate")
+def validate_order(ctx: UnitContext, order_id):
+    """Re-check the order against today's master data (entry already checked it once)."""
+    problems = orders.revalidate(ctx.session, order_id)
+    return {"valid": not problems, "problems": problems}
+
+
+@operator("orders.check_credit")
+def check_credit(ctx: UnitContext, order_id):
+    figures = credit.check_credit(ctx.session, order_id)
+    return {key: figures[key] for key in ("hold", "exposure", "limit", "reason")}
+
+
+@operator("orders.approve")
+def approve(ctx: UnitContext, order_id, approved_by):
+    order = orders.approve(ctx.session, order_id, approved_by)
+    return {"approved_by": order.approved_by}
+
+
+@operator("orders.reject")
+def reject(ctx: UnitContext, order_id, reason):
+    orders.reject(ctx.session, order_id, reason or "rejected")
+    return {"rejected": True}
+
+
+@operator("orders.cancel")
+def cancel(ctx: UnitContext, order_id, reason):
+    """Cancel before shipment: reservations and open replenishment requests are released."""
+    from app.domain import inventory
+
+    order = orders.cancel(ctx.session, order_id, reason or "cancelled")
+    inventory.release_order(ctx.session, order.id)
+    return {"cancelled": True}
+
+
+@operator("orders.close")
+def close(ctx: UnitContext, order_id):
+    orders.close(ctx.session, order_id)
+    return {"closed": True}
