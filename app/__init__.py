@@ -22,8 +22,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app import cli
     from app.api import init_api
     from app.scheduler import init_scheduler
+    from app.web import init_web
 
     init_api(app)
+    init_web(app)
     cli.init_app(app)
     init_scheduler(app)
     return app

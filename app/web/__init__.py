@@ -1,0 +1,5 @@
+"""HTML pages (being written): inbox, task form, order page."""
+
+
+def init_web(app):
+    pass
