@@ -12,7 +12,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides or {})
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "WARNING"))
 
-    from app import models  # noqa: F401  (every table known to metadata and Alembic)
+    from app import db_setup, models  # noqa: F401  (pragmas; every table known to metadata)
     from app.extensions import db, migrate
 
     db.init_app(app)

@@ -28,11 +28,16 @@ DEMO_USERS = [
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo():
-    """Create the demo users and groups (idempotent)."""
+    """Create the demo users and groups, and the demo company's master data (idempotent)."""
     for username, password, groups, full_name in DEMO_USERS:
         identity.create_user(db.session, username, password, groups, full_name=full_name)
     db.session.commit()
     click.echo(f"seeded {len(DEMO_USERS)} demo users")
+    from app.domain import demo_data
+
+    created = demo_data.seed(db.session, today=clock.now().date())
+    db.session.commit()
+    click.echo("demo company: " + ", ".join(f"{n} {what} created" for what, n in created.items()))
 
 
 @click.command("deploy")

@@ -236,7 +236,95 @@ def timer_scenario(runtime, db, k: int):
     return list(runtime.fire_times), sum(ticks), fired
 
 
+# ---- optional breakdown -------------------------------------------------------------------
+class Breakdown:
+    """Wraps runtime internals with timers (--breakdown). Entries nest: store.save includes the
+    store/projection/serializer lines under it, the DBAPI lines are inside everything else."""
+
+    def __init__(self):
+        from sqlalchemy.engine.default import DefaultDialect
+        from sqlalchemy.orm import Session
+
+        from app.engine import deployments, forms, projection, runtime, store
+
+        self.targets = [
+            (runtime.Runtime, "start", "Runtime.start (unit)"),
+            (runtime.Runtime, "complete_task", "Runtime.complete_task (unit)"),
+            (runtime.Runtime, "deliver_message", "Runtime.deliver_message (unit)"),
+            (runtime, "_advance", "  engine steps (runtime._advance)"),
+            (runtime.Runtime, "_workflow", "  rebuild workflow (Runtime._workflow)"),
+            (serializer, "load", "    serializer.load"),
+            (store, "save", "  store.save"),
+            (store, "project", "    projection.project"),
+            (projection, "_render", "      projection._render (jinja instructions)"),
+            (serializer, "dump", "    serializer.dump"),
+            (store, "_save_human_tasks", "    store._save_human_tasks"),
+            (store, "_save_subscriptions", "    store._save_subscriptions"),
+            (store, "_save_timer_job", "    store._save_timer_job"),
+            (store, "write_events", "    store.write_events"),
+            (runtime.Runtime, "_active_by_key", "  Runtime._active_by_key"),
+            (deployments, "latest_deployment_id", "  deployments.latest_deployment_id"),
+            (runtime.Runtime, "_human_task", "  Runtime._human_task"),
+            (runtime.Runtime, "_deployment_of", "  Runtime._deployment_of"),
+            (forms, "validate_submission", "  forms.validate_submission"),
+            (runtime.Runtime, "_message_target", "  Runtime._message_target"),
+            (Session, "get", "Session.get (all)"),
+            (Session, "flush", "Session.flush (autoflush + unit flush)"),
+            (Session, "commit", "Session.commit"),
+            (DefaultDialect, "do_execute", "DBAPI execute"),
+            (DefaultDialect, "do_executemany", "DBAPI executemany"),
+            (DefaultDialect, "do_commit", "DBAPI commit"),
+        ]
+        self.seconds, self.calls, self.saved = {}, {}, []
+
+    def __enter__(self):
+        for owner, name, label in self.targets:
+            original = owner.__dict__.get(name) if isinstance(owner, type) else \
+                getattr(owner, name, None)
+            if original is None:
+                continue  # renamed in the runtime: skip, the rest still works
+            self.saved.append((owner, name, original))
+            setattr(owner, name, self._timed(original, label))
+        return self
+
+    def _timed(self, fn, label):
+        seconds, calls, perf = self.seconds, self.calls, time.perf_counter
+        seconds[label], calls[label] = 0.0, 0
+
+        def timed(*args, **kwargs):
+            t0 = perf()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                seconds[label] += perf() - t0
+                calls[label] += 1
+        timed.__wrapped__ = fn
+        return timed
+
+    def reset(self):
+        for label in self.seconds:
+            self.seconds[label], self.calls[label] = 0.0, 0
+
+    def __exit__(self, *exc):
+        for owner, name, original in reversed(self.saved):
+            setattr(owner, name, original)
+
+    def rows(self, n):
+        return [[label, f"{self.calls[label] / n:.1f}", f"{self.seconds[label] / n * 1e3:.3f}"]
+                for _o, _n, label in self.targets if label in self.seconds]
+
+
 # ---- storage -------------------------------------------------------------------------------
+def database_size(db, dialect: str, sqlite_path: str | None) -> int:
+    from sqlalchemy import text
+
+    if dialect == "sqlite":
+        return os.path.getsize(sqlite_path)
+    size = db.session.scalar(text("SELECT pg_database_size(current_database())"))
+    db.session.remove()
+    return size
+
+
 def storage(db, dialect: str, n_measured: int, n_lifecycles: int, sqlite_path: str | None):
     """Rows and bytes of the measured ("B-") instances, plus physical sizes per table."""
     from sqlalchemy import text
@@ -280,12 +368,14 @@ def storage(db, dialect: str, n_measured: int, n_lifecycles: int, sqlite_path: s
             session.rollback()
             physical_label = None
         total_db = os.path.getsize(sqlite_path)
+        session.remove()
     else:
         for table in INSTANCE_TABLES:
             physical[table] = session.scalar(text(
                 f"SELECT pg_total_relation_size('{table}')")) / n_lifecycles
         total_db = session.scalar(text("SELECT pg_database_size(current_database())"))
         session.commit()
+        session.remove()
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text(f"VACUUM FULL {', '.join(INSTANCE_TABLES)}"))
             for table in INSTANCE_TABLES:
@@ -367,6 +457,8 @@ def main(argv=None):
                         help="unmeasured lifecycles first (default min(50, n/10))")
     parser.add_argument("--timers", type=int, default=None,
                         help="instances in the timer scenario (default n/10, at least 10)")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="time the runtime's internals too (ms per lifecycle, nested)")
     parser.add_argument("--check", action="store_true",
                         help="exit with status 1 when a target is missed")
     parser.add_argument("--postgresql-host")
@@ -406,13 +498,22 @@ def main(argv=None):
             db.session.commit()
             db.session.remove()
             db_desc = database.describe(db)
+            size_before = database_size(db, database.kind, database.sqlite_path)
             settings = service_runtime().settings  # the app's configured settings
             runtime = make_runtime_class()(db.session, settings)
 
-            runtime_run(runtime, db, warmup, "W", None)
-            gc.collect()
-            timings = {"start": [], "find task": [], "complete": [], "message": [], "total": []}
-            rt_wall = runtime_run(runtime, db, n, "B", timings)
+            breakdown = Breakdown().__enter__() if args.breakdown else None
+            try:
+                runtime_run(runtime, db, warmup, "W", None)
+                gc.collect()
+                if breakdown:
+                    breakdown.reset()
+                timings = {"start": [], "find task": [], "complete": [], "message": [],
+                           "total": []}
+                rt_wall = runtime_run(runtime, db, n, "B", timings)
+            finally:
+                if breakdown:
+                    breakdown.__exit__(None, None, None)
 
             from sqlalchemy import func, select
 
@@ -508,14 +609,21 @@ def main(argv=None):
     print(f"Storage per completed instance (value bytes: sum of column sizes of the {n} measured "
           f"instances' rows / {n}; physical: tables + indexes / {n + warmup} lifecycles)")
     print(table(header, rows, "<" + ">" * (len(header) - 1)))
-    print(f"  whole database file/size: {store['total_db'] / 1024:.0f} KiB "
-          f"({store['total_db'] / (n + warmup + k):.0f} B per instance incl. deployment tables"
-          f" and the {k} timer-scenario instances)")
+    growth = store["total_db"] - size_before
+    what = "file" if database.kind == "sqlite" else "pg_database_size"
+    print(f"  database {what} grew by {growth / 1024:.0f} KiB over the {n + warmup} lifecycles: "
+          f"{growth / (n + warmup):.0f} B per instance")
     print(f"  process_instance.state (zlib JSON without spec): {store['state_mean']:.0f} B "
           f"compressed at the end ({store['json_mean']:.0f} B uncompressed); "
           f"at the user task {statistics.fmean(state_sizes['user task']):.0f} B, "
           f"at the message wait {statistics.fmean(state_sizes['message wait']):.0f} B")
     print()
+
+    if breakdown:
+        print("Where the runtime's time goes (per lifecycle; an indented line is part of the "
+              "less indented ones above it, so lines do not add up; ~1 us timer cost per call)")
+        print(table(["function", "calls", "ms"], breakdown.rows(n), "<>>"))
+        print()
 
     ratio = rt_mean / bare_mean
     rate = n / rt_wall

@@ -4,6 +4,7 @@ Computed after every unit of work from the in-memory workflow and written with t
 inbox, the scheduler and message routing are index lookups that never deserialize an instance.
 """
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 
 from jinja2.sandbox import SandboxedEnvironment
@@ -66,11 +67,16 @@ def _boundary_timers(task):
             and t.has_state(TaskState.WAITING)]
 
 
+@lru_cache(maxsize=1024)
+def _template(text: str):
+    return _jinja.from_string(text)
+
+
 def _render(template: str | None, data: dict) -> str | None:
     if not template:
         return None
     try:
-        return _jinja.from_string(template).render(**data)
+        return _template(template).render(**data)
     except Exception:  # a broken template still shows its text, never breaks the unit
         return template
 

@@ -127,8 +127,9 @@ class Runtime:
         """Run ``change(instance, workflow, recorder)`` as one unit; see the module docstring."""
         for _attempt in range(self.settings.max_attempts):
             try:
-                result = self._once(instance_id, change, actor, allowed, step=True,
-                                    resolves_incident=resolves_incident)
+                with self.session.no_autoflush:  # save() flushes once, when everything is set
+                    result = self._once(instance_id, change, actor, allowed, step=True,
+                                        resolves_incident=resolves_incident)
                 self.session.commit()
                 return result
             except UnitFailed as failure:

@@ -88,6 +88,16 @@ def compile_expression(source: str):
     return result.code
 
 
+@lru_cache(maxsize=4096)
+def _syntax_error(source: str) -> SyntaxError | None:
+    # The DMN engine validates every cell on every evaluation; parse each text once.
+    try:
+        ast.parse(source)
+    except SyntaxError as err:
+        return err
+    return None
+
+
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """Runs scripts over task data; only data (no callables, no modules) goes back into it."""
 
@@ -127,7 +137,9 @@ class ScriptEngine(PythonScriptEngine):
         self.unit = unit
 
     def validate(self, expression):
-        ast.parse(expression)  # SyntaxError first: the DMN engine relies on it to add "=="
+        error = _syntax_error(expression)
+        if error is not None:  # SyntaxError first: the DMN engine relies on it to add "=="
+            raise error
         compile_script(expression)
 
     def call_service(self, task, operation_name=None, operation_params=None, **kwargs):

@@ -63,11 +63,20 @@ def _known_open_tasks(instance: ProcessInstance) -> set[str]:
     return {w["task_id"] for w in instance.waiting_at or () if w.get("kind") == "user_task"}
 
 
+_human_task = HumanTask.__table__
+_candidate = HumanTaskCandidate.__table__
+_job = Job.__table__
+_subscription = MessageSubscription.__table__
+_event = InstanceEvent.__table__
+
+
 def save(session, instance: ProcessInstance, workflow, recorder: StepRecorder,
          failed: bool = False) -> Projection:
+    """Write the state and every projection; Core statements, touched only when they changed."""
     now = clock.now()
     old_tasks = _known_open_tasks(instance)
     old_messages = {w["message"] for w in instance.waiting_at or () if w.get("kind") == "message"}
+    old_due = instance.next_due_at
     proj = project(workflow, old_tasks)
 
     instance.state = serializer.dump(workflow)
@@ -80,66 +89,74 @@ def save(session, instance: ProcessInstance, workflow, recorder: StepRecorder,
         instance.status = ERROR
     elif instance.status != SUSPENDED:
         instance.status = RUNNING if proj.engine_work_pending and not proj.waits else WAITING
-    if instance.id is None:
+    is_new = instance.id is None
+    if is_new:
         session.add(instance)
     session.flush()  # the revision check happens here: StaleDataError if someone saved first
 
     _save_human_tasks(session, instance, proj, old_tasks, recorder, now)
     if proj.messages != old_messages:
-        _save_subscriptions(session, instance, proj)
-    _save_timer_job(session, instance, proj)
+        _save_subscriptions(session, instance, proj, is_new)
+    if is_new or proj.next_due_at != old_due:
+        _save_timer_job(session, instance, proj.next_due_at, is_new)
     write_events(session, instance, recorder)
     return proj
+
+
+def _save_human_tasks(session, instance, proj, old_tasks, recorder, now):
+    new_ids = [task_id for task_id in proj.user_tasks if task_id not in old_tasks]
+    if new_ids:
+        views = [proj.user_tasks[task_id] for task_id in new_ids]
+        session.execute(_human_task.insert(), [{
+            "id": v.task_id, "instance_id": instance.id, "process_id": instance.process_id,
+            "business_key": instance.business_key, "node_id": v.node_id,
+            "node_name": v.node_name, "lane": v.lane, "state": "open", "assignee": None,
+            "form_schema": v.form_schema, "form_ui_schema": v.form_ui_schema,
+            "instructions": v.instructions, "excluded_users": v.excluded_users,
+            "created_at": now, "due_at": v.due_at, "completed_by": None, "completed_at": None,
+        } for v in views])
+        candidates = [{"task_id": v.task_id, "group_name": g, "open": True}
+                      for v in views for g in v.candidate_groups]
+        if candidates:
+            session.execute(_candidate.insert(), candidates)
+    for task_id in old_tasks - set(proj.user_tasks):
+        user = recorder.completed_by_user.get(task_id)
+        values = {"state": "completed", "completed_by": user, "completed_at": now} if user \
+            else {"state": "cancelled", "completed_at": now}
+        session.execute(_human_task.update().where(_human_task.c.id == task_id).values(**values))
+        session.execute(_candidate.update().where(_candidate.c.task_id == task_id)
+                        .values(open=False))
+
+
+def _save_subscriptions(session, instance, proj, is_new):
+    if not is_new:
+        session.execute(_subscription.delete().where(
+            _subscription.c.instance_id == instance.id))
+    if proj.messages:
+        session.execute(_subscription.insert(), [
+            {"instance_id": instance.id, "message_name": name,
+             "business_key": instance.business_key, "node_id": None}
+            for name in sorted(proj.messages)])
+
+
+def _save_timer_job(session, instance, due: datetime | None, is_new: bool):
+    where = (_job.c.instance_id == instance.id) & (_job.c.kind == "timer")
+    if due is None:
+        if not is_new:
+            session.execute(_job.delete().where(where))
+        return
+    changed = 0 if is_new else session.execute(_job.update().where(where).values(
+        due_at=due, lease_owner=None, lease_expires_at=None)).rowcount
+    if changed == 0:
+        session.execute(_job.insert().values(instance_id=instance.id, kind="timer", due_at=due,
+                                             fence=0, attempts=0))
 
 
 def write_events(session, instance: ProcessInstance, recorder: StepRecorder) -> None:
     if recorder.events:
         now = clock.now()
-        session.execute(insert(InstanceEvent), [
+        session.execute(_event.insert(), [
             {**event, "instance_id": instance.id, "at": now} for event in recorder.events])
-
-
-def _save_human_tasks(session, instance, proj, old_tasks, recorder, now):
-    new_ids = set(proj.user_tasks) - old_tasks
-    gone_ids = old_tasks - set(proj.user_tasks)
-    for task_id in new_ids:
-        view = proj.user_tasks[task_id]
-        session.execute(insert(HumanTask).values(
-            id=task_id, instance_id=instance.id, process_id=instance.process_id,
-            business_key=instance.business_key, node_id=view.node_id, node_name=view.node_name,
-            lane=view.lane, state="open", form_schema=view.form_schema,
-            form_ui_schema=view.form_ui_schema, instructions=view.instructions,
-            excluded_users=view.excluded_users, created_at=now, due_at=view.due_at))
-        if view.candidate_groups:
-            session.execute(insert(HumanTaskCandidate), [
-                {"task_id": task_id, "group_name": g, "open": True} for g in view.candidate_groups])
-    for task_id in gone_ids:
-        user = recorder.completed_by_user.get(task_id)
-        values = {"state": "completed", "completed_by": user, "completed_at": now} if user \
-            else {"state": "cancelled", "completed_at": now}
-        session.execute(update(HumanTask).where(HumanTask.id == task_id).values(**values))
-        session.execute(update(HumanTaskCandidate)
-                        .where(HumanTaskCandidate.task_id == task_id).values(open=False))
-
-
-def _save_subscriptions(session, instance, proj):
-    session.execute(delete(MessageSubscription).where(
-        MessageSubscription.instance_id == instance.id))
-    if proj.messages:
-        session.execute(insert(MessageSubscription), [
-            {"instance_id": instance.id, "message_name": name,
-             "business_key": instance.business_key} for name in sorted(proj.messages)])
-
-
-def _save_timer_job(session, instance, proj):
-    due: datetime | None = proj.next_due_at
-    if due is None:
-        session.execute(delete(Job).where(Job.instance_id == instance.id, Job.kind == "timer"))
-        return
-    changed = session.execute(update(Job).where(Job.instance_id == instance.id, Job.kind == "timer")
-                              .values(due_at=due, lease_owner=None, lease_expires_at=None))
-    if changed.rowcount == 0:
-        session.execute(insert(Job).values(instance_id=instance.id, kind="timer", due_at=due))
 
 
 def open_incident(session, instance: ProcessInstance, failure, *, auto_retries: int,

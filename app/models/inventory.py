@@ -38,6 +38,7 @@ class Product(db.Model):
     tax_rate: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0.13"))
     default_supplier_id: Mapped[int | None] = mapped_column(ForeignKey("supplier.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    default_supplier: Mapped["Supplier | None"] = relationship()
 
 
 class Supplier(db.Model):
@@ -50,6 +51,9 @@ class Supplier(db.Model):
     lead_time_days: Mapped[int] = mapped_column(default=7)
     min_order_qty: Mapped[Decimal] = mapped_column(Quantity(), default=ZERO)
     pack_size: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal("1"))
+    # master data: duplicate detection compares this; deactivate, never delete
+    normalized_name: Mapped[str | None] = mapped_column(String(200), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -59,6 +63,7 @@ class Warehouse(db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[dict | None] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(default=True)  # master data: deactivate, never delete
     bins: Mapped[list["Bin"]] = relationship(back_populates="warehouse", order_by="Bin.code")
 
 

@@ -18,8 +18,11 @@ class PriceList(db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    active: Mapped[bool] = mapped_column(default=True)  # master data: deactivate, never delete
     items: Mapped[list["ItemPrice"]] = relationship(back_populates="price_list",
-                                                    cascade="all, delete-orphan")
+                                                    cascade="all, delete-orphan",
+                                                    order_by="ItemPrice.id")
+    rules: Mapped[list["PricingRule"]] = relationship(order_by="PricingRule.id")
 
 
 class ItemPrice(db.Model):
@@ -53,6 +56,7 @@ class PricingRule(db.Model):
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(default=True)
+    product: Mapped[Product | None] = relationship()
 
 
 class Customer(db.Model):

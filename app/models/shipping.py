@@ -23,6 +23,8 @@ class Shipment(db.Model):
     weight_kg: Mapped[Decimal] = mapped_column(Quantity(), default=ZERO)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     picked_by: Mapped[str | None] = mapped_column(String(80))
+    # Set when the pick is confirmed and the stock issued (the fact that makes confirm a no-op).
+    picked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lines: Mapped[list["ShipmentLine"]] = relationship(back_populates="shipment",
@@ -37,8 +39,11 @@ class ShipmentLine(db.Model):
     order_line_id: Mapped[int] = mapped_column(ForeignKey("sales_order_line.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
     bin_id: Mapped[int] = mapped_column(ForeignKey("bin.id"))
+    # The reservation this line picks (one reservation may split over batches): issued on confirm.
+    reservation_id: Mapped[int | None] = mapped_column(ForeignKey("reservation.id"), index=True)
     quantity: Mapped[Decimal] = mapped_column(Quantity())
     batch: Mapped[str | None] = mapped_column(String(64))
+    # While picking: the serials on hand in the bin to scan; once confirmed: the ones shipped.
     serials: Mapped[list | None] = mapped_column(JSON)
     shipment: Mapped[Shipment] = relationship(back_populates="lines")
 

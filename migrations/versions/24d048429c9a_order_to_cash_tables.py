@@ -1,17 +1,18 @@
 """order to cash tables
 
-Revision ID: cecb6d558cd1
+Revision ID: 24d048429c9a
 Revises: 154cea05c7e3
-Create Date: 2026-11-24 20:30:59.093245
+Create Date: 2026-11-24 20:46:04.911266
 
 """
 from alembic import op
 import sqlalchemy as sa
 import app.models.types
+import app.models.types
 
 
 # revision identifiers, used by Alembic.
-revision = 'cecb6d558cd1'
+revision = '24d048429c9a'
 down_revision = '154cea05c7e3'
 branch_labels = None
 depends_on = None
@@ -74,6 +75,7 @@ def upgrade():
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
     )
@@ -86,15 +88,21 @@ def upgrade():
     sa.Column('lead_time_days', sa.Integer(), nullable=False),
     sa.Column('min_order_qty', sa.Numeric(precision=14, scale=3), nullable=False),
     sa.Column('pack_size', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('normalized_name', sa.String(length=200), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
     )
+    with op.batch_alter_table('supplier', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_supplier_normalized_name'), ['normalized_name'], unique=False)
+
     op.create_table('warehouse',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('address', sa.JSON(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
     )
@@ -320,6 +328,7 @@ def upgrade():
     sa.Column('weight_kg', sa.Numeric(precision=14, scale=3), nullable=False),
     sa.Column('created_at', app.models.types.UTCDateTime(), nullable=False),
     sa.Column('picked_by', sa.String(length=80), nullable=True),
+    sa.Column('picked_at', app.models.types.UTCDateTime(), nullable=True),
     sa.Column('shipped_at', app.models.types.UTCDateTime(), nullable=True),
     sa.Column('delivered_at', app.models.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['order_id'], ['sales_order.id'], ),
@@ -397,21 +406,6 @@ def upgrade():
     with op.batch_alter_table('reservation', schema=None) as batch_op:
         batch_op.create_index('ix_reservation_line', ['order_line_id', 'status'], unique=False)
 
-    op.create_table('shipment_line',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('shipment_id', sa.Integer(), nullable=False),
-    sa.Column('order_line_id', sa.Integer(), nullable=False),
-    sa.Column('product_id', sa.Integer(), nullable=False),
-    sa.Column('bin_id', sa.Integer(), nullable=False),
-    sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=False),
-    sa.Column('batch', sa.String(length=64), nullable=True),
-    sa.Column('serials', sa.JSON(), nullable=True),
-    sa.ForeignKeyConstraint(['bin_id'], ['bin.id'], ),
-    sa.ForeignKeyConstraint(['order_line_id'], ['sales_order_line.id'], ),
-    sa.ForeignKeyConstraint(['product_id'], ['product.id'], ),
-    sa.ForeignKeyConstraint(['shipment_id'], ['shipment.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
-    )
     op.create_table('invoice_line',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('invoice_id', sa.Integer(), nullable=False),
@@ -435,14 +429,37 @@ def upgrade():
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('shipment_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('shipment_id', sa.Integer(), nullable=False),
+    sa.Column('order_line_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('bin_id', sa.Integer(), nullable=False),
+    sa.Column('reservation_id', sa.Integer(), nullable=True),
+    sa.Column('quantity', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('batch', sa.String(length=64), nullable=True),
+    sa.Column('serials', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['bin_id'], ['bin.id'], ),
+    sa.ForeignKeyConstraint(['order_line_id'], ['sales_order_line.id'], ),
+    sa.ForeignKeyConstraint(['product_id'], ['product.id'], ),
+    sa.ForeignKeyConstraint(['reservation_id'], ['reservation.id'], ),
+    sa.ForeignKeyConstraint(['shipment_id'], ['shipment.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('shipment_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_shipment_line_reservation_id'), ['reservation_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('shipment_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_shipment_line_reservation_id'))
+
+    op.drop_table('shipment_line')
     op.drop_table('payment_allocation')
     op.drop_table('invoice_line')
-    op.drop_table('shipment_line')
     with op.batch_alter_table('reservation', schema=None) as batch_op:
         batch_op.drop_index('ix_reservation_line')
 
@@ -493,6 +510,9 @@ def downgrade():
     op.drop_table('customer')
     op.drop_table('bin')
     op.drop_table('warehouse')
+    with op.batch_alter_table('supplier', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_supplier_normalized_name'))
+
     op.drop_table('supplier')
     op.drop_table('price_list')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
