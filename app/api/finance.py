@@ -3,6 +3,7 @@ from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from app.api import process_events
 from app.api.auth import require_group
 from app.api.schemas import StrictSchema
 from app.domain import invoicing, notifications, payments
@@ -109,6 +110,10 @@ def post_payment(args):
         db.session, external_id=args["external_id"], amount=args["amount"],
         currency=args["currency"], reference=args["reference"], customer_code=args["customer"])
     db.session.commit()
+    process_events.tell_orders("payment_received", result["order_ids_fully_paid"],
+                               f"payment-{args['external_id']}",
+                               {"external_id": args["external_id"],
+                                "amount": str(args["amount"])}, actor=g.actor)
     return result, 201 if result["created"] else 200
 
 

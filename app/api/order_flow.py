@@ -75,11 +75,11 @@ def with_status(order: SalesOrder) -> SalesOrder:
 def describe(number: str) -> SalesOrder:
     order = with_status(orders.get_order(db.session, number))
     order.process = _process_state(order)
-    from app.domain import inventory, invoicing, payments, shipping  # noqa: I001
+    from app.domain import inventory, payments, shipping
 
     order.reservations = inventory.order_reservations(db.session, order.id)
     order.shipments = shipping.order_shipments(db.session, order.id)
-    order.invoices = invoicing.order_invoices(db.session, order.id)
+    order.invoices = payments.order_invoices(db.session, order.id)
     order.payments = payments.order_payments(db.session, order.id)
     return order
 

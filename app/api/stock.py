@@ -5,6 +5,7 @@ from flask import g
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
+from app.api import process_events
 from app.api.auth import require_group
 from app.api.schemas import StrictSchema
 from app.domain import inventory
@@ -154,6 +155,9 @@ def post_receipt(args):
         quantity=args["quantity"], batch=args["batch"], serials=args["serials"],
         expiry=args["expiry"], doc_id=args["reference"], user=g.actor.username)
     db.session.commit()
+    process_events.tell_orders("goods_received", result["fulfilled_orders"],
+                               f"receipt-{result['ledger_ids'][0]}", {"sku": result["sku"]},
+                               actor=g.actor)
     return result, 200 if result["replayed"] else 201
 
 

@@ -6,8 +6,9 @@ A customer with invoices overdue by more than OVERDUE_HOLD_DAYS is held whatever
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from app.domain import payments
 from app.domain.orders import get_order
 from app.models.finance import Invoice
 from app.models.sales import SalesOrder, SalesOrderLine
@@ -17,13 +18,8 @@ OVERDUE_HOLD_DAYS = 30
 
 
 def open_receivables(session, customer_id: int) -> Decimal:
-    """Posted invoices less what was paid on them, less credit notes not yet settled."""
-    rows = session.execute(
-        select(Invoice.kind, func.coalesce(func.sum(Invoice.total - Invoice.paid_amount), 0))
-        .where(Invoice.customer_id == customer_id, Invoice.status == "posted")
-        .group_by(Invoice.kind)).all()
-    amounts = {kind: Decimal(str(value)) for kind, value in rows}
-    return amounts.get("invoice", ZERO) - amounts.get("credit_note", ZERO)
+    """Posted invoices − payments − credit notes (one definition, in app.domain.payments)."""
+    return payments.customer_exposure_parts(session, customer_id)["open_receivables"]
 
 
 def unbilled_open_orders(session, customer_id: int, except_order_id: int | None) -> Decimal:

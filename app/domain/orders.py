@@ -196,8 +196,8 @@ WAIT_STATUS = {
     "fix_order": "needs_correction", "revise_order": "needs_correction",
     "credit_review": "credit_hold", "approve_supervisor": "awaiting_approval",
     "approve_manager": "awaiting_approval", "wait_goods": "awaiting_stock",
-    "pick_pack": "picking", "chase_carrier": "in_transit", "delivered": "in_transit",
-    "payment": "awaiting_payment", "payment_followup": "payment_overdue",
+    "pick_pack": "picking", "chase_carrier": "in_transit", "wait_delivery": "in_transit",
+    "wait_payment": "awaiting_payment", "payment_followup": "payment_overdue",
 }
 
 

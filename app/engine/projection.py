@@ -9,6 +9,7 @@ from datetime import datetime
 
 from jinja2.sandbox import SandboxedEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
@@ -131,18 +132,21 @@ def project(workflow, known_task_ids: set[str]) -> Projection:
         event = spec.event_definition
         wait = {"kind": "event", "node_id": spec.bpmn_id, "node_name": spec.bpmn_name,
                 "task_id": str(task.id)}
-        if isinstance(event, TimerEventDefinition):
-            due = timer_due(task)
-            wait["kind"] = "timer"
-            wait["due_at"] = due.isoformat() if due else None
-            if due:
-                dues.append(due)
-        elif isinstance(event, MessageEventDefinition):
-            wait["kind"] = "message"
-            wait["message"] = event.name
-            proj.messages.add(event.name)
-        if isinstance(spec, BoundaryEvent):
-            wait["boundary"] = True
-        proj.waits.append(wait)
+        # An event-based gateway waits itself, holding all its events in one definition.
+        events = event.event_definitions if isinstance(event, MultipleEventDefinition) \
+            else [event]
+        for each in events:
+            entry = dict(wait)
+            if isinstance(each, TimerEventDefinition):
+                due = timer_due(task)
+                entry.update(kind="timer", due_at=due.isoformat() if due else None)
+                if due:
+                    dues.append(due)
+            elif isinstance(each, MessageEventDefinition):
+                entry.update(kind="message", message=each.name)
+                proj.messages.add(each.name)
+            if isinstance(spec, BoundaryEvent):
+                entry["boundary"] = True
+            proj.waits.append(entry)
     proj.next_due_at = min(dues) if dues else None
     return proj

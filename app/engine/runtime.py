@@ -127,9 +127,10 @@ class Runtime:
         """Run ``change(instance, workflow, recorder)`` as one unit; see the module docstring."""
         for _attempt in range(self.settings.max_attempts):
             try:
-                with self.session.no_autoflush:  # save() flushes once, when everything is set
-                    result = self._once(instance_id, change, actor, allowed, step=True,
-                                        resolves_incident=resolves_incident)
+                # Autoflush stays on: operators' pending ERP changes must reach the database
+                # before a later operator re-reads (or locks and re-populates) the same rows.
+                result = self._once(instance_id, change, actor, allowed, step=True,
+                                    resolves_incident=resolves_incident)
                 self.session.commit()
                 return result
             except UnitFailed as failure:

@@ -172,7 +172,9 @@ def build(files: dict[str, tuple[str, str]], form_lookup=lambda name: None) -> P
     parser, problems = _parse(files)
     forms = _load_forms(files, problems)
     specs, subs, process_files, names = {}, {}, {}, {}
+    checked: set[str] = set()
     if not problems:
+        files_by_process = set(parser.get_process_ids())  # called processes are checked as such
         for pid in sorted(parser.get_process_ids()):
             process_parser = parser.get_process_parser(pid)
             file = process_parser.filename
@@ -187,8 +189,15 @@ def build(files: dict[str, tuple[str, str]], form_lookup=lambda name: None) -> P
                 continue
             process_files[pid] = file
             names[pid] = process_parser.get_name()
-            for ts in _task_specs(specs[pid]):
-                _check_task(ts, file, forms, problems, form_lookup)
+            # Embedded subprocesses are separate specs: their tasks need the same checks.
+            embedded = [sub for sub in subs[pid].values() if sub.name not in files_by_process]
+            for spec in [specs[pid], *embedded]:
+                if spec.name in checked:
+                    continue
+                checked.add(spec.name)
+                for ts in _task_specs(spec):
+                    _check_task(ts, getattr(spec, "file", None) or file, forms, problems,
+                                form_lookup)
         if not specs and not problems:
             problems.append(_problem(None, None, "no executable process in the files given"))
     _check_forms(forms, problems)

@@ -6,7 +6,7 @@ import pytest
 
 from app.domain import credit, orders
 from app.domain.errors import Conflict, Invalid
-from app.models.finance import Invoice
+from app.models.finance import Invoice, Payment
 from app.models.sales import ItemPrice
 from tests import factories as f
 
@@ -101,6 +101,8 @@ def test_credit_exposure_counts_receivables_and_open_orders(session, shop):
                         currency="CNY", issue_date=date(2026, 3, 1), due_date=date(2026, 3, 31),
                         net_total=Decimal("1000"), tax_total=Decimal("130"),
                         total=Decimal("1130"), paid_amount=Decimal("130")))
+    session.add(Payment(external_id="BANK-1", customer_id=shop["acme"].id, amount=Decimal("130"),
+                        currency="CNY", unallocated=Decimal("0")))
     second, _ = place(session, [{"sku": "CHAIR", "quantity": 8}])  # 4068.00
     figures = credit.check_credit(session, second.id)
     assert Decimal(figures["open_receivables"]) == Decimal("1000")
