@@ -30,6 +30,10 @@ class Config:
     INCIDENT_RETRY_BACKOFF_SECONDS = int(os.environ.get("INCIDENT_RETRY_BACKOFF_SECONDS", "30"))
     # A revision conflict rolls back and reruns the unit this many times.
     UNIT_MAX_ATTEMPTS = int(os.environ.get("UNIT_MAX_ATTEMPTS", "5"))
+    # Outbox e-mail (reminders, dunning) goes to this SMTP server; no auth, as on a local relay.
+    SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "8025"))
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "orderflow@localhost")
     API_TITLE = "Orderflow API"
     API_VERSION = "1"
     OPENAPI_VERSION = "3.0.3"

@@ -8,21 +8,39 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from app.engine import jobs
+from app.engine import clock, jobs
 
 log = logging.getLogger(__name__)
 
 
 def tick(app) -> int:
+    """Run due jobs, then send the e-mails they (and requests) queued. Returns jobs run."""
     from app.api.services import runtime
     from app.extensions import db
 
     with app.app_context():
         try:
-            return jobs.run_due(runtime(), limit=app.config["JOB_BATCH_SIZE"],
-                                lease_seconds=app.config["JOB_LEASE_SECONDS"])
+            ran = jobs.run_due(runtime(), limit=app.config["JOB_BATCH_SIZE"],
+                               lease_seconds=app.config["JOB_LEASE_SECONDS"])
+            send_mail(app)
+            return ran
         finally:
             db.session.remove()
+
+
+def send_mail(app) -> dict:
+    """Outbox e-mails go out after the commit that queued them, never inside a unit of work."""
+    from app.domain import outbox
+    from app.extensions import db
+
+    try:
+        return outbox.send_pending(db.session, smtp_host=app.config["SMTP_HOST"],
+                                   smtp_port=app.config["SMTP_PORT"],
+                                   sender=app.config["MAIL_SENDER"], now=clock.now())
+    except Exception:  # the mail server being down must not stop timers; rows stay pending
+        db.session.rollback()
+        log.exception("sending the outbox failed")
+        return {}
 
 
 def _configure(scheduler, app):

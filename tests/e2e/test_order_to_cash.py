@@ -9,6 +9,7 @@ from app.models.engine import HumanTask, ProcessInstance
 from app.models.finance import Invoice
 from app.models.sales import SalesOrder
 from app.models.shipping import Notification, Outbox
+from tests.domain.test_notifications import smtp_sink  # noqa: F401  (fixture)
 
 
 def run_jobs(runtime):
@@ -251,3 +252,20 @@ def test_no_delivery_news_opens_a_chase_task(o2c, runtime, frozen_clock):
     assert o2c.message("shipment_delivered", number, {"tracking_number": tracking}
                        ).status_code == 200
     assert o2c.get(number)["status"] == "awaiting_payment"
+
+
+def test_the_reminder_reaches_the_approvers_mailbox(o2c, app, frozen_clock, smtp_sink,
+                                                    monkeypatch):
+    from app.models.identity import User
+    from app.scheduler import tick
+
+    o2c.session.scalar(select(User).where(User.username == "sam")).email = "sam@example.com"
+    o2c.session.commit()
+    monkeypatch.setitem(app.config, "SMTP_PORT", smtp_sink.port)
+    number = place(o2c, "C-1001", [("FUR-CHAIR-ERG", 1)])["number"]
+    clock.travel(timedelta(hours=4, minutes=1))
+    assert tick(app) == 1  # the reminder timer fired and its e-mail went out after the commit
+    [(sender, recipients, mail)] = smtp_sink.messages
+    assert recipients == ["sam@example.com"]
+    assert number in mail["Subject"] and "Reminder" in mail["Subject"]
+    assert tick(app) == 0 and len(smtp_sink.messages) == 1  # sent once
