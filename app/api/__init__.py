@@ -11,15 +11,18 @@ def init_api(app):
         finance,
         health,
         instances,
+        kpis,
         master_data,
         messages,
+        mrp,
         orders,
+        reports,
         stock,
         tasks,
     )
 
     for module in (health, deployments, instances, messages, tasks, master_data, stock, orders,
-                   finance):
+                   finance, reports, kpis, mrp):
         api.register_blueprint(module.blp)
     app.before_request(auth.authenticate)
     errors.register(app, api)

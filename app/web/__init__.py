@@ -32,7 +32,8 @@ def init_web(app):
         if app.config.get("WTF_CSRF_ENABLED", True) and not request.path.startswith("/api/"):
             csrf.protect(apply_exemptions=True)
 
-    from app.web import auth, errors, filters, inbox, orders, task_page  # noqa: F401
+    from app.web import (  # noqa: F401  (each module adds its routes to bp)
+        auth, dashboard, errors, filters, inbox, orders, reports, task_page)
     from app.web.blueprint import bp
 
     filters.register(app)

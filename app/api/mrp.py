@@ -1,0 +1,4 @@
+"""(being written)"""
+from flask_smorest import Blueprint
+
+blp = Blueprint("mrp", __name__, description="mrp")
