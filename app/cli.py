@@ -130,6 +130,26 @@ def simulate(advance):
     click.echo(f"clock at {clock.now().isoformat()}; {ran} job(s) ran")
 
 
+@click.command("mrp-run")
+@click.option("--horizon", default=90, type=click.IntRange(1, 730), help="days (default 90)")
+@with_appcontext
+def mrp_run(horizon):
+    """Run MRP over daily buckets and print what it planned and the exceptions."""
+    from app.domain import mrp
+
+    run = mrp.run_mrp(db.session, horizon_days=horizon, started_by="cli")
+    db.session.commit()
+    counts = run.counts
+    click.echo(f"MRP run {run.id} from {run.plan_date} over {run.horizon_days} days: "
+               f"{counts['planned_orders']} planned orders ({counts['work_orders']} work orders, "
+               f"{counts['purchase_requests']} purchase requests); created {counts['created']}, "
+               f"updated {counts['updated']}, unchanged {counts['unchanged']}, "
+               f"deleted {counts['deleted']}")
+    for exc in run.exceptions:
+        click.echo(f"  {exc['type']}: {exc['message']}")
+
+
 def init_app(app):
-    for command in (seed_demo, deploy, create_user, create_token, worker, serve, simulate):
+    for command in (seed_demo, deploy, create_user, create_token, worker, serve, simulate,
+                    mrp_run):
         app.cli.add_command(command)

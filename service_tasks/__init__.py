@@ -3,3 +3,4 @@
 Each module wraps ``app.domain`` functions; importing this package registers them all.
 """
 from service_tasks import finance, inventory, orders, shipping, utility  # noqa: F401
+from service_tasks import manufacturing  # noqa: F401

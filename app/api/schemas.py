@@ -25,7 +25,7 @@ class WaitSchema(Schema):
 class InstanceSchema(Schema):
     id = fields.Integer()
     process_id = fields.String()
-    deployment_version = fields.Integer(attribute="deployment.version")
+    deployment_version = fields.Integer()
     business_key = fields.String(allow_none=True)
     status = fields.String()
     revision = fields.Integer()

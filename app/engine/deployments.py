@@ -2,14 +2,11 @@
 import json
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.engine import specs
 from app.engine.errors import NotFound
 from app.models.engine import Deployment, DeploymentFile, ProcessDefinition
-
-# deployment id -> content hash; deployments are immutable, so this never goes stale.
-_hash_by_id: dict[int, str] = {}
 
 
 def forms_lookup(forms_dir: str | Path | None):
@@ -48,25 +45,45 @@ def deploy(session, files: dict[str, tuple[str, str]], *, source: str, actor: st
     return deployment, True
 
 
+# deployment id -> (content hash, version); deployments are immutable, so this never goes stale.
+_info_by_id: dict[int, tuple[str, int]] = {}
+
+_info = select(Deployment.content_hash, Deployment.version).where(
+    Deployment.id == bindparam("deployment_id"))
+
+
+def newest_with_process(process_id):
+    """A select of the id of the newest deployment that has the process (the runtime inserts a
+    started instance from it, so the choice and the insert are one statement)."""
+    return (select(ProcessDefinition.deployment_id)
+            .join(Deployment, Deployment.id == ProcessDefinition.deployment_id)
+            .where(ProcessDefinition.process_id == process_id)
+            .order_by(Deployment.version.desc()).limit(1))
+
+
 def latest_deployment_id(session, process_id: str) -> int:
-    deployment_id = session.scalar(
-        select(ProcessDefinition.deployment_id)
-        .join(Deployment, Deployment.id == ProcessDefinition.deployment_id)
-        .where(ProcessDefinition.process_id == process_id)
-        .order_by(Deployment.version.desc()).limit(1))
+    deployment_id = session.scalar(newest_with_process(process_id))
     if deployment_id is None:
         raise NotFound(f"no deployed process with id {process_id!r}")
     return deployment_id
 
 
-def parsed_for(session, deployment_id: int) -> specs.ParsedDeployment:
-    digest = _hash_by_id.get(deployment_id)
-    if digest is None:
-        digest = session.scalar(select(Deployment.content_hash).where(
-            Deployment.id == deployment_id))
-        if digest is None:
+def _info_of(session, deployment_id: int) -> tuple[str, int]:
+    info = _info_by_id.get(deployment_id)
+    if info is None:
+        found = session.connection().execute(_info, {"deployment_id": deployment_id}).first()
+        if found is None:
             raise NotFound(f"deployment {deployment_id} not found")
-        _hash_by_id[deployment_id] = digest
+        info = _info_by_id[deployment_id] = (found.content_hash, found.version)
+    return info
+
+
+def version_of(session, deployment_id: int) -> int:
+    return _info_of(session, deployment_id)[1]
+
+
+def parsed_for(session, deployment_id: int) -> specs.ParsedDeployment:
+    digest = _info_of(session, deployment_id)[0]
 
     def load_files():
         rows = session.scalars(select(DeploymentFile).where(
@@ -78,4 +95,4 @@ def parsed_for(session, deployment_id: int) -> specs.ParsedDeployment:
 
 def forget_ids() -> None:
     """Tests reuse ids after emptying tables; production never needs this."""
-    _hash_by_id.clear()
+    _info_by_id.clear()

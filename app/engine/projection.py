@@ -109,13 +109,16 @@ def _user_task_view(task, evaluate) -> UserTaskView:
     )
 
 
-def project(workflow, known_task_ids: set[str]) -> Projection:
-    """``known_task_ids``: user tasks already projected, which need no view rebuilt."""
+def project(workflow, known_task_ids: set[str], ready: list | None = None) -> Projection:
+    """``known_task_ids``: user tasks already projected, which need no view rebuilt;
+    ``ready``: ``workflow.get_tasks(state=TaskState.READY)`` when the caller just listed them."""
     proj = Projection(completed=workflow.is_completed())
     if proj.completed:
         return proj
     evaluate = workflow.script_engine.evaluate
-    for task in workflow.get_tasks(state=TaskState.READY):
+    if ready is None:
+        ready = workflow.get_tasks(state=TaskState.READY)
+    for task in ready:
         if not task.task_spec.manual:
             proj.engine_work_pending = True
             continue

@@ -11,7 +11,7 @@ with an incident at the failing node, and a retry continues from there.
 import traceback
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -20,7 +20,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from app.engine import clock, deployments, forms, serializer, store
+from app.engine import clock, deployments, forms, rows, serializer, store
 from app.engine.errors import (
     Forbidden,
     InvalidInput,
@@ -30,6 +30,7 @@ from app.engine.errors import (
     UnitFailed,
 )
 from app.engine.operators import UnitContext
+from app.engine.rows import InstanceRow, TaskRow
 from app.engine.scripting import ScriptEngine, shared_environment
 from app.models.engine import (
     ACTIVE_STATUSES,
@@ -38,13 +39,7 @@ from app.models.engine import (
     SUSPENDED,
     TERMINATED,
     WAITING,
-    HumanTask,
-    HumanTaskCandidate,
     Incident,
-    Job,
-    MessageSubscription,
-    ProcessedMessage,
-    ProcessInstance,
 )
 
 MOVABLE = (RUNNING, WAITING)  # states in which the engine may advance an instance
@@ -67,32 +62,18 @@ class Settings:
     retry_backoff_seconds: int = 30
 
 
-class _Context(UnitContext):
-    """UnitContext whose instance id is flushed into existence only if an operator asks."""
+def _advance(workflow, recorder) -> list:
+    """Run the engine until the instance waits; timers found due while stepping run too.
 
-    def __init__(self, session, instance, actor):
-        super().__init__(session, None, instance.business_key, instance.process_id, actor)
-        self._instance = instance
-
-    @property
-    def instance_id(self):
-        if self._instance.id is None:
-            self.session.flush()
-        return self._instance.id
-
-    @instance_id.setter
-    def instance_id(self, value):
-        pass
-
-
-def _advance(workflow, recorder):
-    """Run the engine until the instance waits; timers found due while stepping run too."""
+    Returns the READY tasks it settled with (user tasks only), which the projection reuses.
+    """
     try:
         for _ in range(1000):
             workflow.do_engine_steps(will_complete_task=recorder.will_complete,
                                      did_complete_task=recorder.did_complete)
-            if not any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
-                return
+            ready = workflow.get_tasks(state=TaskState.READY)
+            if all(t.task_spec.manual for t in ready):
+                return ready
         raise RuntimeError("the engine did not settle after 1000 rounds (a loop in the diagram?)")
     except Exception as err:  # anything unmodelled becomes an incident
         task = getattr(err, "task", None) or recorder.current_task
@@ -102,7 +83,7 @@ def _advance(workflow, recorder):
 
 
 def _is_conflict(err: Exception) -> bool:
-    if isinstance(err, StaleDataError):
+    if isinstance(err, (StaleRevision, StaleDataError)):
         return True
     code = getattr(getattr(err, "orig", None), "sqlstate", None)
     return code in ("40001", "40P01")  # serialization failure, deadlock
@@ -114,27 +95,36 @@ class Runtime:
         self.settings = settings or Settings()
 
     # -- plumbing ------------------------------------------------------------------------------
-    def _workflow(self, instance: ProcessInstance, actor: Actor):
+    def _workflow(self, instance: InstanceRow, actor: Actor):
         parsed = deployments.parsed_for(self.session, instance.deployment_id)
         workflow = serializer.load(instance.state, parsed.specs[instance.process_id],
                                    parsed.subprocess_specs[instance.process_id])
-        workflow.script_engine = ScriptEngine(shared_environment,
-                                              _Context(self.session, instance, actor.username))
+        workflow.script_engine = self._script_engine(instance, actor)
         return workflow
 
+    def _script_engine(self, instance: InstanceRow, actor: Actor) -> ScriptEngine:
+        return ScriptEngine(shared_environment, UnitContext(
+            self.session, instance.id, instance.business_key, instance.process_id,
+            actor.username))
+
     def _run(self, instance_id: int, change, actor: Actor, *, allowed=MOVABLE, kind="change",
-             resolves_incident=False):
-        """Run ``change(instance, workflow, recorder)`` as one unit; see the module docstring."""
+             resolves_incident=False, loaded: InstanceRow | None = None):
+        """Run ``change(instance, workflow, recorder)`` as one unit; see the module docstring.
+
+        ``loaded``: the instance as the caller already read it in this transaction; a rerun
+        reads it again.
+        """
         for _attempt in range(self.settings.max_attempts):
             try:
                 # Autoflush stays on: operators' pending ERP changes must reach the database
                 # before a later operator re-reads (or locks and re-populates) the same rows.
                 result = self._once(instance_id, change, actor, allowed, step=True,
-                                    resolves_incident=resolves_incident)
+                                    loaded=loaded, resolves_incident=resolves_incident)
                 self.session.commit()
                 return result
             except UnitFailed as failure:
                 self.session.rollback()
+                loaded = None
                 try:
                     result = self._once(instance_id, change, actor, allowed, step=False,
                                         failure=failure, automatic=kind == "auto_retry")
@@ -142,115 +132,124 @@ class Runtime:
                     return result
                 except Exception as err:
                     self.session.rollback()
-                    if _is_conflict(err) or isinstance(err, StaleRevision):
-                        continue
-                    raise
+                    if not _is_conflict(err):
+                        raise
             except (StaleDataError, StaleRevision, OperationalError) as err:
                 self.session.rollback()
-                if not _is_conflict(err) and not isinstance(err, StaleRevision):
+                loaded = None
+                if not _is_conflict(err):
                     raise
             except BaseException:
                 self.session.rollback()
                 raise
         raise InvalidState("the instance is being changed by someone else; try again")
 
-    def _once(self, instance_id, change, actor, allowed, *, step, failure=None, automatic=False,
-              resolves_incident=False):
-        instance = self.session.get(ProcessInstance, instance_id, populate_existing=True)
+    def _load(self, instance_id, allowed) -> InstanceRow:
+        instance = rows.load_instance(self.session, instance_id)
         if instance is None:
             raise NotFound(f"process instance {instance_id} not found")
-        if instance.status not in allowed:
-            raise InvalidState(f"process instance {instance_id} is {instance.status}",
-                               details={"status": instance.status})
+        _check_status(instance, allowed)
+        return instance
+
+    def _once(self, instance_id, change, actor, allowed, *, step, loaded=None, failure=None,
+              automatic=False, resolves_incident=False):
+        if loaded is not None:
+            _check_status(loaded, allowed)
+            instance = loaded
+        else:
+            instance = self._load(instance_id, allowed)
         workflow = self._workflow(instance, actor)
         recorder = store.StepRecorder(actor.username)
         result = change(instance, workflow, recorder)
+        ready = None
         if step:
-            _advance(workflow, recorder)
+            ready = _advance(workflow, recorder)
             if resolves_incident and store.resolve_incident(self.session, instance.id,
                                                             actor.username):
                 instance.status = RUNNING  # save() settles it from the waits
                 recorder.add("incident_resolved", actor=actor.username)
         else:
-            store.open_incident(self.session, instance, failure,
-                                auto_retries=self.settings.auto_retries,
-                                backoff_seconds=self.settings.retry_backoff_seconds,
-                                automatic=automatic)
             recorder.add("incident", node_id=failure.node_id, node_name=failure.node_name,
                          actor=actor.username, details={"message": str(failure.original)[:500]})
-        store.save(self.session, instance, workflow, recorder, failed=not step)
+        store.save(self.session, instance, workflow, recorder, failed=not step, ready=ready)
+        if not step:
+            self._open_incident(instance, failure, automatic)
         return instance if result is None else result
+
+    def _open_incident(self, instance, failure, automatic):
+        store.open_incident(self.session, instance.id, failure,
+                            auto_retries=self.settings.auto_retries,
+                            backoff_seconds=self.settings.retry_backoff_seconds,
+                            automatic=automatic)
 
     # -- units ---------------------------------------------------------------------------------
     def start(self, process_id: str, *, business_key: str | None = None, data: dict | None = None,
-              actor: Actor = SYSTEM) -> tuple[ProcessInstance, bool]:
-        """Start the latest version; an active instance with the same business key is returned."""
+              actor: Actor = SYSTEM) -> tuple[InstanceRow, bool]:
+        """Start the latest version; an active instance with the same business key is returned.
+
+        The row is inserted first (store.start_row) and the unique index on active business keys
+        refuses a second one: no look-up before, and no engine run on a replay. Of two concurrent
+        starts of one key, the second waits on the first one's row, then finds it. Operators see
+        the instance id from the start on.
+        """
         data = _check_data(data or {})
-        if business_key is not None:
-            existing = self._active_by_key(process_id, business_key)
-            if existing is not None:
-                return existing, False
-        deployment_id = deployments.latest_deployment_id(self.session, process_id)
-        parsed = deployments.parsed_for(self.session, deployment_id)
-        for _attempt in range(2):
+        try:
             try:
-                instance = self._start_once(process_id, deployment_id, parsed, business_key,
-                                            data, actor)
-                self.session.commit()
-                return instance, True
+                instance = self._start_once(process_id, business_key, data, actor)
             except UnitFailed as failure:
                 self.session.rollback()
-                instance = self._start_once(process_id, deployment_id, parsed, business_key,
-                                            data, actor, failure=failure)
-                self.session.commit()
-                return instance, True
-            except IntegrityError:
-                # Someone started the same business key between our check and our insert.
-                self.session.rollback()
-                existing = self._active_by_key(process_id, business_key)
-                if existing is not None:
-                    return existing, False
+                instance = self._start_once(process_id, business_key, data, actor,
+                                            failure=failure)
+            self.session.commit()
+            return instance, True
+        except IntegrityError:
+            self.session.rollback()
+            existing = self._active_by_key(process_id, business_key) \
+                if business_key is not None else None
+            if existing is None:
                 raise
-        raise InvalidState("could not start the instance")
+            return existing, False
+        except BaseException:
+            self.session.rollback()
+            raise
 
-    def _start_once(self, process_id, deployment_id, parsed, business_key, data, actor,
-                    failure=None):
-        now = clock.now()
-        instance = ProcessInstance(process_id=process_id, deployment_id=deployment_id,
-                                   business_key=business_key, status=RUNNING, waiting_at=[],
-                                   started_by=actor.username, created_at=now, updated_at=now)
+    def _start_once(self, process_id, business_key, data, actor, failure=None):
+        instance = store.start_row(self.session, process_id, business_key, actor.username,
+                                   clock.now(), getattr(failure, "deployment_id", None))
+        if instance is None:
+            raise NotFound(f"no deployed process with id {process_id!r}")
+        parsed = deployments.parsed_for(self.session, instance.deployment_id)
         workflow = BpmnWorkflow(parsed.specs[process_id], parsed.subprocess_specs[process_id])
-        workflow.script_engine = ScriptEngine(shared_environment,
-                                              _Context(self.session, instance, actor.username))
+        workflow.script_engine = self._script_engine(instance, actor)
         workflow.get_next_task(state=TaskState.READY).set_data(**data)
         recorder = store.StepRecorder(actor.username)
         recorder.add("started", actor=actor.username, details={"fields": sorted(data)})
+        ready = None
         if failure is None:
-            _advance(workflow, recorder)
+            try:
+                ready = _advance(workflow, recorder)
+            except UnitFailed as failed:
+                # The rerun that records the incident stays on this version, even if a newer
+                # one was deployed meanwhile.
+                failed.deployment_id = instance.deployment_id
+                raise
         else:
-            instance.state = serializer.dump(workflow)
-            self.session.add(instance)
-            self.session.flush()
-            store.open_incident(self.session, instance, failure,
-                                auto_retries=self.settings.auto_retries,
-                                backoff_seconds=self.settings.retry_backoff_seconds,
-                                automatic=False)
             recorder.add("incident", node_id=failure.node_id, node_name=failure.node_name,
                          details={"message": str(failure.original)[:500]})
-        store.save(self.session, instance, workflow, recorder, failed=failure is not None)
+        store.save(self.session, instance, workflow, recorder, failed=failure is not None,
+                   ready=ready)
+        if failure is not None:
+            self._open_incident(instance, failure, automatic=False)
         return instance
 
-    def _active_by_key(self, process_id, business_key):
-        return self.session.scalar(select(ProcessInstance).where(
-            ProcessInstance.process_id == process_id,
-            ProcessInstance.business_key == business_key,
-            ProcessInstance.status.in_(ACTIVE_STATUSES)))
+    def _active_by_key(self, process_id, business_key) -> InstanceRow | None:
+        return rows.active_by_key(self.session, process_id, business_key)
 
-    def complete_task(self, task_id: str, data: dict | None, actor: Actor) -> ProcessInstance:
+    def complete_task(self, task_id: str, data: dict | None, actor: Actor) -> InstanceRow:
         data = _check_data(data or {})
-        human = self._human_task(task_id)
+        human, instance = self._human_task(task_id)
         check_may_work_on(human, actor, action="complete")
-        parsed = deployments.parsed_for(self.session, self._deployment_of(human.instance_id))
+        parsed = deployments.parsed_for(self.session, instance.deployment_id)
         forms.validate_submission(parsed.forms, human.form_schema, data)
 
         def change(instance, workflow, recorder):
@@ -263,25 +262,29 @@ class Runtime:
                          node_type="UserTask", actor=actor.username,
                          details={"task_id": task_id, "fields": sorted(data)})
 
-        return self._run(human.instance_id, change, actor)
+        return self._run(instance.id, change, actor, loaded=instance)
 
     def deliver_message(self, name: str, *, payload=None, business_key=None, instance_id=None,
                         correlation=None, message_id=None, actor: Actor = SYSTEM):
-        """Returns (instance, duplicate)."""
-        if message_id:
-            seen = self.session.get(ProcessedMessage, message_id)
-            if seen is not None:
-                return self.session.get(ProcessInstance, seen.instance_id), True
-        target = self._message_target(name, business_key, instance_id, correlation)
-        if target.status not in MOVABLE:
-            raise InvalidState(f"process instance {target.id} is {target.status} and cannot take "
-                               f"message {name!r}", details={"status": target.status})
+        """Returns (instance, duplicate).
+
+        A message id already delivered is found when its row is inserted (the primary key
+        refuses it) or, when no instance takes the message any more, before giving up.
+        """
+        try:
+            target = self._message_target(name, business_key, instance_id, correlation)
+            if target.status not in MOVABLE:
+                raise InvalidState(f"process instance {target.id} is {target.status} and cannot "
+                                   f"take message {name!r}", details={"status": target.status})
+        except (NotFound, InvalidState):
+            seen = rows.instance_of_message(self.session, message_id) if message_id else None
+            if seen is None:
+                raise
+            return seen, True
 
         def change(instance, workflow, recorder):
             if message_id:
-                self.session.add(ProcessedMessage(message_id=message_id, message_name=name,
-                                                  instance_id=instance.id))
-                self.session.flush()
+                store.record_message(self.session, message_id, name, instance.id)
             try:
                 workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
             except WorkflowException as err:
@@ -290,23 +293,16 @@ class Runtime:
                          details={"message": name, "message_id": message_id})
 
         try:
-            return self._run(target.id, change, actor), False
+            return self._run(target.id, change, actor, loaded=target), False
         except IntegrityError:
             self.session.rollback()  # the same message_id raced us and won: it was applied once
-            seen = self.session.get(ProcessedMessage, message_id)
+            seen = rows.instance_of_message(self.session, message_id) if message_id else None
             if seen is None:
                 raise
-            return self.session.get(ProcessInstance, seen.instance_id), True
+            return seen, True
 
-    def _message_target(self, name, business_key, instance_id, correlation):
-        query = select(ProcessInstance).join(
-            MessageSubscription, MessageSubscription.instance_id == ProcessInstance.id).where(
-            MessageSubscription.message_name == name)
-        if instance_id is not None:
-            query = query.where(ProcessInstance.id == instance_id)
-        if business_key is not None:
-            query = query.where(MessageSubscription.business_key == business_key)
-        candidates = list(self.session.scalars(query.limit(201)).unique())
+    def _message_target(self, name, business_key, instance_id, correlation) -> InstanceRow:
+        candidates = rows.message_candidates(self.session, name, business_key, instance_id)
         if correlation:
             candidates = [c for c in candidates if self._correlates(c, name, correlation)]
         if not candidates:
@@ -329,12 +325,12 @@ class Runtime:
                 return True
         return False
 
-    def fire_timers(self, instance_id: int, actor: Actor = SYSTEM) -> ProcessInstance:
+    def fire_timers(self, instance_id: int, actor: Actor = SYSTEM) -> InstanceRow:
         def change(instance, workflow, recorder):
             workflow.refresh_timers()
         return self._run(instance_id, change, actor, kind="timer")
 
-    def retry(self, instance_id: int, actor: Actor, *, automatic=False) -> ProcessInstance:
+    def retry(self, instance_id: int, actor: Actor, *, automatic=False) -> InstanceRow:
         def change(instance, workflow, recorder):
             recorder.add("retry", actor=actor.username, details={"automatic": automatic})
         return self._run(instance_id, change, actor, allowed=(ERROR,), resolves_incident=True,
@@ -344,21 +340,14 @@ class Runtime:
     def _set_status(self, instance_id, actor, allowed, kind, reason, apply):
         for _attempt in range(self.settings.max_attempts):
             try:
-                instance = self.session.get(ProcessInstance, instance_id, populate_existing=True)
-                if instance is None:
-                    raise NotFound(f"process instance {instance_id} not found")
-                if instance.status not in allowed:
-                    raise InvalidState(f"process instance {instance_id} is {instance.status}",
-                                       details={"status": instance.status})
+                instance = self._load(instance_id, allowed)
                 apply(instance)
-                instance.updated_at = clock.now()
                 recorder = store.StepRecorder(actor.username)
                 recorder.add(kind, actor=actor.username, details={"reason": reason} if reason else None)
-                self.session.flush()
-                store.write_events(self.session, instance, recorder)
+                store.save_status(self.session, instance, recorder)
                 self.session.commit()
                 return instance
-            except (StaleDataError, OperationalError) as err:
+            except (StaleDataError, StaleRevision, OperationalError) as err:
                 self.session.rollback()
                 if not _is_conflict(err):
                     raise
@@ -386,29 +375,22 @@ class Runtime:
             instance.status, instance.ended_at = TERMINATED, now
             instance.end_reason = reason
             instance.waiting_at, instance.next_due_at = [], None
-            open_tasks = select(HumanTask.id).where(HumanTask.instance_id == instance.id,
-                                                    HumanTask.state == "open")
-            self.session.execute(update(HumanTaskCandidate).where(
-                HumanTaskCandidate.task_id.in_(open_tasks)).values(open=False))
-            self.session.execute(update(HumanTask).where(
-                HumanTask.instance_id == instance.id, HumanTask.state == "open").values(
-                state="cancelled", completed_at=now))
-            self.session.execute(Job.__table__.delete().where(Job.instance_id == instance.id))
-            self.session.execute(MessageSubscription.__table__.delete().where(
-                MessageSubscription.instance_id == instance.id))
+            store.close_projections(self.session, instance.id, now)
             store.resolve_incident(self.session, instance.id, actor.username)
         return self._set_status(instance_id, actor, ACTIVE_STATUSES, "terminated", reason, apply)
 
     # -- helpers -------------------------------------------------------------------------------
-    def _human_task(self, task_id) -> HumanTask:
-        human = self.session.get(HumanTask, str(task_id))
-        if human is None:
+    def _human_task(self, task_id) -> tuple[TaskRow, InstanceRow]:
+        found = rows.load_task(self.session, task_id)
+        if found is None:
             raise NotFound(f"task {task_id} not found")
-        return human
+        return found
 
-    def _deployment_of(self, instance_id) -> int:
-        return self.session.scalar(select(ProcessInstance.deployment_id).where(
-            ProcessInstance.id == instance_id))
+
+def _check_status(instance: InstanceRow, allowed) -> None:
+    if instance.status not in allowed:
+        raise InvalidState(f"process instance {instance.id} is {instance.status}",
+                           details={"status": instance.status})
 
 
 def _ready_user_task(workflow, task_id):
@@ -431,8 +413,11 @@ def _check_data(data) -> dict:
     return data
 
 
-def check_may_work_on(human: HumanTask, actor: Actor, *, action: str) -> None:
-    """Only the task's groups may work on it; a claim by someone else and exclusions bind."""
+def check_may_work_on(human, actor: Actor, *, action: str) -> None:
+    """Only the task's groups may work on it; a claim by someone else and exclusions bind.
+
+    ``human``: a HumanTask, or the TaskRow a completion reads.
+    """
     if human.state != "open":
         who = f" by {human.completed_by}" if human.completed_by else ""
         raise InvalidState(f"task {human.id} is already {human.state}{who}",

@@ -1,10 +1,16 @@
-"""Saving a unit of work: state with its revision, human tasks, jobs, subscriptions, history."""
-from datetime import datetime
+"""Saving a unit of work: state with its revision, human tasks, jobs, subscriptions, history.
 
-from sqlalchemy import delete, insert, select, update
+Core statements on the unit's connection, built once at import (building one costs about what
+running it does); the rows a unit works on are in rows.py.
+"""
+from datetime import datetime, timedelta
 
-from app.engine import clock, serializer
+from sqlalchemy import bindparam, delete, insert, select, update
+
+from app.engine import clock, deployments, serializer
+from app.engine.errors import StaleRevision
 from app.engine.projection import Projection, project
+from app.engine.rows import InstanceRow
 from app.models.engine import (
     COMPLETED,
     ERROR,
@@ -17,10 +23,21 @@ from app.models.engine import (
     InstanceEvent,
     Job,
     MessageSubscription,
+    ProcessedMessage,
     ProcessInstance,
 )
 
+_instance = ProcessInstance.__table__
+_human_task = HumanTask.__table__
+_candidate = HumanTaskCandidate.__table__
+_job = Job.__table__
+_subscription = MessageSubscription.__table__
+_event = InstanceEvent.__table__
+_processed = ProcessedMessage.__table__
+_incident = Incident.__table__
 
+
+# ---- history -----------------------------------------------------------------------------
 class StepRecorder:
     """Collects the audit events of one unit; written in one batch at save."""
 
@@ -59,55 +76,135 @@ def _data_changes(task) -> dict | None:
     return {"changed": changed, **({"removed": removed} if removed else {})}
 
 
-def _known_open_tasks(instance: ProcessInstance) -> set[str]:
+# ---- what a unit writes ------------------------------------------------------------------
+_STARTED = ("process_id", "business_key", "status", "revision", "state", "waiting_at",
+            "started_by", "created_at", "updated_at")
+_started_values = [bindparam(f"new_{name}", type_=_instance.c[name].type) for name in _STARTED]
+_newest = deployments.newest_with_process(bindparam("new_process_id")).subquery()
+_insert_started = insert(_instance).from_select(
+    ["deployment_id", *_STARTED], select(_newest.c.deployment_id, *_started_values)
+).returning(_instance.c.id, _instance.c.deployment_id)
+_insert_started_on = insert(_instance).returning(_instance.c.id, _instance.c.deployment_id)
+# SET columns come from the parameters; "seen" is the revision the unit loaded.
+_update_instance = update(_instance).where(
+    _instance.c.id == bindparam("where_instance"),
+    _instance.c.revision == bindparam("seen")).values(revision=_instance.c.revision + 1)
+_insert_tasks = insert(_human_task)
+_insert_candidates = insert(_candidate)
+_close_task = update(_human_task).where(_human_task.c.id == bindparam("where_task"))
+_close_candidates = update(_candidate).where(
+    _candidate.c.task_id == bindparam("where_task")).values(open=False)
+_delete_subscriptions = delete(_subscription).where(
+    _subscription.c.instance_id == bindparam("where_instance"))
+_insert_subscriptions = insert(_subscription)
+_timer_of = (_job.c.instance_id == bindparam("where_instance")) & (_job.c.kind == "timer")
+_delete_timer = delete(_job).where(_timer_of)
+_move_timer = update(_job).where(_timer_of).values(
+    due_at=bindparam("due"), lease_owner=None, lease_expires_at=None)
+_insert_job = insert(_job)
+_insert_events = insert(_event)
+_insert_processed = insert(_processed)
+_retry_of = (_job.c.instance_id == bindparam("where_instance")) & (_job.c.kind == "retry")
+_delete_retry = delete(_job).where(_retry_of)
+_resolve = update(_incident).where(
+    _incident.c.instance_id == bindparam("where_instance"), _incident.c.status == "open")
+
+
+def start_row(session, process_id: str, business_key: str | None, started_by: str | None,
+              now: datetime, deployment_id: int | None = None) -> InstanceRow | None:
+    """Insert a starting instance (running, revision 0, no state yet) on the newest deployment
+    that has the process, or on ``deployment_id``; None when no deployment has it.
+
+    Inserted before the engine runs: the unique index on active business keys refuses a second
+    start of one key (IntegrityError) before any work is done, even when the first one would end
+    within its unit, and operators can use the instance id. save() writes the rest.
+    """
+    values = {"process_id": process_id, "business_key": business_key, "status": RUNNING,
+              "revision": 0, "state": b"", "waiting_at": [], "started_by": started_by,
+              "created_at": now, "updated_at": now}
+    conn = session.connection()
+    if deployment_id is None:
+        found = conn.execute(_insert_started, {f"new_{k}": v for k, v in values.items()}).first()
+    else:
+        found = conn.execute(_insert_started_on, {**values, "deployment_id": deployment_id}).first()
+    if found is None:
+        return None
+    return InstanceRow(id=found.id, deployment_id=found.deployment_id, next_due_at=None,
+                       deployment_version=deployments.version_of(session, found.deployment_id),
+                       **values)
+
+
+def _known_open_tasks(instance: InstanceRow) -> set[str]:
     return {w["task_id"] for w in instance.waiting_at or () if w.get("kind") == "user_task"}
 
 
-_human_task = HumanTask.__table__
-_candidate = HumanTaskCandidate.__table__
-_job = Job.__table__
-_subscription = MessageSubscription.__table__
-_event = InstanceEvent.__table__
+def _settled_status(instance: InstanceRow, proj: Projection, failed: bool) -> str:
+    if proj.completed:
+        return COMPLETED
+    if failed or instance.status == ERROR:
+        return ERROR
+    if instance.status == SUSPENDED:
+        return SUSPENDED
+    return RUNNING if proj.engine_work_pending and not proj.waits else WAITING
 
 
-def save(session, instance: ProcessInstance, workflow, recorder: StepRecorder,
-         failed: bool = False) -> Projection:
-    """Write the state and every projection; Core statements, touched only when they changed."""
+def save(session, instance: InstanceRow, workflow, recorder: StepRecorder,
+         failed: bool = False, ready: list | None = None) -> Projection:
+    """Write the state and every projection; each touched only when it changed.
+
+    The row is updated only at the revision the unit loaded: StaleRevision when another unit
+    saved it first. ``ready``: the workflow's READY tasks if the caller has them at hand.
+    """
+    session.flush()  # the operators' ORM writes go first, as ever; a no-op when there are none
+    conn = session.connection()
     now = clock.now()
     old_tasks = _known_open_tasks(instance)
     old_messages = {w["message"] for w in instance.waiting_at or () if w.get("kind") == "message"}
     old_due = instance.next_due_at
-    proj = project(workflow, old_tasks)
+    proj = project(workflow, old_tasks, ready)
+    status = _settled_status(instance, proj, failed)
+    values = {"state": serializer.dump(workflow), "waiting_at": proj.waits,
+              "next_due_at": proj.next_due_at, "status": status, "updated_at": now,
+              "ended_at": now if status == COMPLETED else instance.ended_at}
+    is_new = instance.revision == 0  # inserted by start_row, no projections yet
+    _update(conn, instance, values)
+    for name, value in values.items():
+        setattr(instance, name, value)
 
-    instance.state = serializer.dump(workflow)
-    instance.waiting_at = proj.waits
-    instance.next_due_at = proj.next_due_at
-    instance.updated_at = now
-    if proj.completed:
-        instance.status, instance.ended_at = COMPLETED, now
-    elif failed or instance.status == ERROR:
-        instance.status = ERROR
-    elif instance.status != SUSPENDED:
-        instance.status = RUNNING if proj.engine_work_pending and not proj.waits else WAITING
-    is_new = instance.id is None
-    if is_new:
-        session.add(instance)
-    session.flush()  # the revision check happens here: StaleDataError if someone saved first
-
-    _save_human_tasks(session, instance, proj, old_tasks, recorder, now)
+    _save_human_tasks(conn, instance, proj, old_tasks, recorder, now)
     if proj.messages != old_messages:
-        _save_subscriptions(session, instance, proj, is_new)
+        _save_subscriptions(conn, instance, proj, old_messages)
     if is_new or proj.next_due_at != old_due:
-        _save_timer_job(session, instance, proj.next_due_at, is_new)
-    write_events(session, instance, recorder)
+        _save_timer_job(conn, instance, proj.next_due_at, is_new)
+    write_events(conn, instance, recorder, now)
     return proj
 
 
-def _save_human_tasks(session, instance, proj, old_tasks, recorder, now):
+def _update(conn, instance: InstanceRow, values: dict) -> None:
+    result = conn.execute(_update_instance, {**values, "where_instance": instance.id,
+                                             "seen": instance.revision})
+    if result.rowcount != 1:
+        raise StaleRevision(f"process instance {instance.id} was saved by another unit")
+    instance.revision += 1
+
+
+def save_status(session, instance: InstanceRow, recorder: StepRecorder) -> None:
+    """Operator actions (suspend, resume, terminate): the row's own columns and a history line."""
+    conn = session.connection()
+    now = clock.now()
+    values = {"status": instance.status, "waiting_at": instance.waiting_at,
+              "next_due_at": instance.next_due_at, "ended_at": instance.ended_at,
+              "end_reason": instance.end_reason, "updated_at": now}
+    _update(conn, instance, values)
+    instance.updated_at = now
+    write_events(conn, instance, recorder, now)
+
+
+def _save_human_tasks(conn, instance, proj, old_tasks, recorder, now):
     new_ids = [task_id for task_id in proj.user_tasks if task_id not in old_tasks]
     if new_ids:
         views = [proj.user_tasks[task_id] for task_id in new_ids]
-        session.execute(_human_task.insert(), [{
+        conn.execute(_insert_tasks, [{
             "id": v.task_id, "instance_id": instance.id, "process_id": instance.process_id,
             "business_key": instance.business_key, "node_id": v.node_id,
             "node_name": v.node_name, "lane": v.lane, "state": "open", "assignee": None,
@@ -118,57 +215,60 @@ def _save_human_tasks(session, instance, proj, old_tasks, recorder, now):
         candidates = [{"task_id": v.task_id, "group_name": g, "open": True}
                       for v in views for g in v.candidate_groups]
         if candidates:
-            session.execute(_candidate.insert(), candidates)
-    for task_id in old_tasks - set(proj.user_tasks):
+            conn.execute(_insert_candidates, candidates)
+    for task_id in sorted(old_tasks - set(proj.user_tasks)):
         user = recorder.completed_by_user.get(task_id)
         values = {"state": "completed", "completed_by": user, "completed_at": now} if user \
             else {"state": "cancelled", "completed_at": now}
-        session.execute(_human_task.update().where(_human_task.c.id == task_id).values(**values))
-        session.execute(_candidate.update().where(_candidate.c.task_id == task_id)
-                        .values(open=False))
+        conn.execute(_close_task, {**values, "where_task": task_id})
+        conn.execute(_close_candidates, {"where_task": task_id})
 
 
-def _save_subscriptions(session, instance, proj, is_new):
-    if not is_new:
-        session.execute(_subscription.delete().where(
-            _subscription.c.instance_id == instance.id))
+def _save_subscriptions(conn, instance, proj, old_messages):
+    # The rows mirror the message waits of waiting_at: none to delete when none were waited for.
+    if old_messages:
+        conn.execute(_delete_subscriptions, {"where_instance": instance.id})
     if proj.messages:
-        session.execute(_subscription.insert(), [
+        conn.execute(_insert_subscriptions, [
             {"instance_id": instance.id, "message_name": name,
              "business_key": instance.business_key, "node_id": None}
             for name in sorted(proj.messages)])
 
 
-def _save_timer_job(session, instance, due: datetime | None, is_new: bool):
-    where = (_job.c.instance_id == instance.id) & (_job.c.kind == "timer")
+def _save_timer_job(conn, instance, due: datetime | None, is_new: bool):
     if due is None:
         if not is_new:
-            session.execute(_job.delete().where(where))
+            conn.execute(_delete_timer, {"where_instance": instance.id})
         return
-    changed = 0 if is_new else session.execute(_job.update().where(where).values(
-        due_at=due, lease_owner=None, lease_expires_at=None)).rowcount
+    changed = 0 if is_new else conn.execute(_move_timer, {
+        "where_instance": instance.id, "due": due}).rowcount
     if changed == 0:
-        session.execute(_job.insert().values(instance_id=instance.id, kind="timer", due_at=due,
-                                             fence=0, attempts=0))
+        conn.execute(_insert_job, {"instance_id": instance.id, "kind": "timer", "due_at": due,
+                                   "fence": 0, "attempts": 0})
 
 
-def write_events(session, instance: ProcessInstance, recorder: StepRecorder) -> None:
+def write_events(conn, instance, recorder: StepRecorder, now: datetime) -> None:
     if recorder.events:
-        now = clock.now()
-        session.execute(_event.insert(), [
+        conn.execute(_insert_events, [
             {**event, "instance_id": instance.id, "at": now} for event in recorder.events])
 
 
-def open_incident(session, instance: ProcessInstance, failure, *, auto_retries: int,
+def record_message(session, message_id: str, name: str, instance_id: int) -> None:
+    """IntegrityError when the message id was delivered before (the primary key says so)."""
+    session.connection().execute(_insert_processed, {
+        "message_id": message_id, "message_name": name, "instance_id": instance_id,
+        "received_at": clock.now()})
+
+
+# ---- incidents ---------------------------------------------------------------------------
+def open_incident(session, instance_id: int, failure, *, auto_retries: int,
                   backoff_seconds: int, automatic: bool) -> Incident:
     """Record a failure on the instance; schedule the next automatic retry while any are left."""
-    from datetime import timedelta
-
     now = clock.now()
     incident = session.scalar(select(Incident).where(
-        Incident.instance_id == instance.id, Incident.status == "open"))
+        Incident.instance_id == instance_id, Incident.status == "open"))
     if incident is None:
-        incident = Incident(instance_id=instance.id, retries_left=auto_retries, failures=0,
+        incident = Incident(instance_id=instance_id, retries_left=auto_retries, failures=0,
                             first_failure_at=now)
         session.add(incident)
     elif automatic:
@@ -178,16 +278,32 @@ def open_incident(session, instance: ProcessInstance, failure, *, auto_retries: 
     incident.message = f"{type(failure.original).__name__}: {failure.original}"[:4000]
     incident.traceback = failure.traceback[-20000:]
     incident.last_failure_at = now
-    session.execute(delete(Job).where(Job.instance_id == instance.id, Job.kind == "retry"))
+    conn = session.connection()
+    conn.execute(_delete_retry, {"where_instance": instance_id})
     if incident.retries_left > 0:
         due = now + timedelta(seconds=backoff_seconds * 2 ** (incident.failures - 1))
-        session.execute(insert(Job).values(instance_id=instance.id, kind="retry", due_at=due))
+        conn.execute(_insert_job, {"instance_id": instance_id, "kind": "retry", "due_at": due,
+                                   "fence": 0, "attempts": 0})
     return incident
 
 
 def resolve_incident(session, instance_id: int, actor: str | None) -> bool:
-    result = session.execute(update(Incident).where(
-        Incident.instance_id == instance_id, Incident.status == "open").values(
-        status="resolved", resolved_at=clock.now(), resolved_by=actor))
-    session.execute(delete(Job).where(Job.instance_id == instance_id, Job.kind == "retry"))
+    conn = session.connection()
+    result = conn.execute(_resolve, {"where_instance": instance_id, "status": "resolved",
+                                     "resolved_at": clock.now(), "resolved_by": actor})
+    conn.execute(_delete_retry, {"where_instance": instance_id})
     return result.rowcount > 0
+
+
+def close_projections(session, instance_id: int, now: datetime) -> None:
+    """A terminated instance: open tasks cancelled, no jobs, no subscriptions."""
+    conn = session.connection()
+    open_tasks = select(_human_task.c.id).where(_human_task.c.instance_id == instance_id,
+                                                _human_task.c.state == "open")
+    conn.execute(update(_candidate).where(_candidate.c.task_id.in_(open_tasks))
+                 .values(open=False))
+    conn.execute(update(_human_task).where(
+        _human_task.c.instance_id == instance_id, _human_task.c.state == "open").values(
+        state="cancelled", completed_at=now))
+    conn.execute(delete(_job).where(_job.c.instance_id == instance_id))
+    conn.execute(delete(_subscription).where(_subscription.c.instance_id == instance_id))

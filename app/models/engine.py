@@ -88,6 +88,11 @@ class ProcessInstance(db.Model):
         Index("ix_instance_status_updated", "status", "updated_at"),
     )
 
+    @property
+    def deployment_version(self) -> int:
+        """As the runtime's InstanceRow has it (InstanceSchema dumps both)."""
+        return self.deployment.version
+
 
 class HumanTask(db.Model):
     """A user task as the inbox sees it, projected from the engine on every save."""
@@ -117,6 +122,8 @@ class HumanTask(db.Model):
         Index("ix_human_task_assignee", "assignee", "state", "created_at"),
         Index("ix_human_task_completed_by", "completed_by", "completed_at"),
         Index("ix_human_task_open_due", "state", "due_at"),
+        # Reports (app/engine/reports.py): tasks open since before a cutoff, tasks of a period.
+        Index("ix_human_task_state_created", "state", "created_at"),
     )
 
     @property
@@ -209,4 +216,8 @@ class InstanceEvent(db.Model):
     node_type: Mapped[str | None] = mapped_column(String(60))
     actor: Mapped[str | None] = mapped_column(String(80))
     details: Mapped[dict | None] = mapped_column(JSON)
-    __table_args__ = (Index("ix_event_instance", "instance_id", "id"),)
+    __table_args__ = (
+        Index("ix_event_instance", "instance_id", "id"),
+        # Reports (app/engine/reports.py): a node's completions over a period (the heatmap).
+        Index("ix_event_node_at", "node_id", "at"),
+    )
