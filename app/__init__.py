@@ -10,6 +10,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_object(Config)
     app.config.update(overrides or {})
+    # A server connection can drop while pooled; an SQLite file cannot, so it skips the ping.
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
+        "pool_pre_ping": not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")})
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "WARNING"))
 
     from app import db_setup, models  # noqa: F401  (pragmas; every table known to metadata)

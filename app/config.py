@@ -16,7 +16,6 @@ def _database_url() -> str:
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
     SQLALCHEMY_DATABASE_URI = _database_url()
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     PROCESSES_DIR = os.environ.get("PROCESSES_DIR", str(ROOT / "processes"))
     FORMS_DIR = os.environ.get("FORMS_DIR", str(ROOT / "forms"))
     # Scheduler: how often due jobs are looked for, how many per tick, lease length.

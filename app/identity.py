@@ -5,7 +5,6 @@ import secrets
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.engine import clock
 from app.engine.runtime import Actor
 from app.models.identity import ApiToken, Group, User
 

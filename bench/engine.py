@@ -25,9 +25,7 @@ import gc
 import importlib.metadata
 import os
 import platform
-import shutil
 import statistics
-import tempfile
 import time
 import zlib
 from datetime import timedelta
@@ -44,6 +42,8 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 import bench.operators  # noqa: E402,F401  (registers bench.price / bench.reserve)
 from app.engine import serializer, specs  # noqa: E402
+from bench import common  # noqa: E402
+from bench.common import Database  # noqa: E402
 from app.engine.operators import UnitContext  # noqa: E402
 from app.engine.scripting import ScriptEngine, shared_environment  # noqa: E402
 
@@ -388,67 +388,7 @@ def storage(db, dialect: str, n_measured: int, n_lifecycles: int, sqlite_path: s
             "physical_label": physical_label, "total_db": total_db}
 
 
-# ---- databases -----------------------------------------------------------------------------
-class Database:
-    def __init__(self, args):
-        self.kind = args.db
-        self.tmpdir = None
-        self.admin = None
-        self.sqlite_path = None
-        if self.kind == "sqlite":
-            self.tmpdir = tempfile.mkdtemp(prefix="orderflow-bench-")
-            self.sqlite_path = os.path.join(self.tmpdir, "bench.db")
-            self.url = f"sqlite:///{self.sqlite_path}"
-        else:
-            import psycopg
-
-            self.host = args.postgresql_host or os.environ.get("PGHOST") or "127.0.0.1"
-            self.port = int(args.postgresql_port or os.environ.get("PGPORT") or 5432)
-            self.user = args.postgresql_user or os.environ.get("PGUSER") or "postgres"
-            self.admin = psycopg.connect(host=self.host, port=self.port, user=self.user,
-                                         dbname="postgres", autocommit=True)
-            self.admin.execute(f"DROP DATABASE IF EXISTS {PG_DBNAME}")
-            self.admin.execute(f"CREATE DATABASE {PG_DBNAME}")
-            self.url = f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{PG_DBNAME}"
-
-    def describe(self, db) -> str:
-        from sqlalchemy import text
-
-        if self.kind == "sqlite":
-            import sqlite3
-
-            mode = db.session.scalar(text("PRAGMA journal_mode"))
-            sync = db.session.scalar(text("PRAGMA synchronous"))
-            db.session.remove()
-            return (f"SQLite {sqlite3.sqlite_version} (file {self.sqlite_path}, "
-                    f"journal_mode={mode}, synchronous={sync})")
-        version = db.session.scalar(text("SELECT version()"))
-        db.session.remove()
-        return f"{version} (database {PG_DBNAME} on {self.host}:{self.port})"
-
-    def close(self):
-        if self.tmpdir:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-        if self.admin is not None:
-            self.admin.execute(f"DROP DATABASE IF EXISTS {PG_DBNAME} WITH (FORCE)")
-            self.admin.close()
-
-
 # ---- report --------------------------------------------------------------------------------
-def fmt_row(cells, widths, aligns):
-    out = []
-    for cell, width, align in zip(cells, widths, aligns):
-        out.append(f"{cell:<{width}}" if align == "<" else f"{cell:>{width}}")
-    return "  ".join(out).rstrip()
-
-
-def table(header, rows, aligns):
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    lines = [fmt_row(header, widths, aligns), "  ".join("-" * w for w in widths)]
-    lines += [fmt_row([str(c) for c in r], widths, aligns) for r in rows]
-    return "\n".join("  " + line for line in lines)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
@@ -480,7 +420,7 @@ def main(argv=None):
     gc.collect()
 
     # -- the runtime over a real database
-    database = Database(args)
+    database = Database(args, PG_DBNAME)
     try:
         from flask_migrate import upgrade
 
@@ -561,7 +501,7 @@ def main(argv=None):
     overhead = (tick_total - sum(fire_times)) / max(1, fired) * 1e3
     rows.append(["run_due acquire, per fired job", "runtime", "", "", f"{overhead:.3f}"])
     print("Latency per operation (ms)")
-    print(table(["operation", "variant", "p50", "p99", "mean"], rows, "<<>>>"))
+    print(common.table(["operation", "variant", "p50", "p99", "mean"], rows, "<<>>>"))
     print()
 
     bare_mean = statistics.fmean(bare["total"])
@@ -578,7 +518,7 @@ def main(argv=None):
          f"{fired / tick_total:.0f}" if tick_total else "-", "-"],
     ]
     print("Throughput (sequential, one process)")
-    print(table(["variant", "ms/instance", "instances/s", "vs bare"], rows, "<>>>"))
+    print(common.table(["variant", "ms/instance", "instances/s", "vs bare"], rows, "<>>>"))
     print(f"  runtime / bare+serialization = {rt_mean / statistics.fmean(bare_ser['total']):.2f}x"
           f"; database + bookkeeping share of the runtime lifecycle = "
           f"{1 - statistics.fmean(bare_ser['total']) / rt_mean:.0%}")
@@ -608,7 +548,7 @@ def main(argv=None):
     rows.append(total_row)
     print(f"Storage per completed instance (value bytes: sum of column sizes of the {n} measured "
           f"instances' rows / {n}; physical: tables + indexes / {n + warmup} lifecycles)")
-    print(table(header, rows, "<" + ">" * (len(header) - 1)))
+    print(common.table(header, rows, "<" + ">" * (len(header) - 1)))
     growth = store["total_db"] - size_before
     what = "file" if database.kind == "sqlite" else "pg_database_size"
     print(f"  database {what} grew by {growth / 1024:.0f} KiB over the {n + warmup} lifecycles: "
@@ -622,7 +562,7 @@ def main(argv=None):
     if breakdown:
         print("Where the runtime's time goes (per lifecycle; an indented line is part of the "
               "less indented ones above it, so lines do not add up; ~1 us timer cost per call)")
-        print(table(["function", "calls", "ms"], breakdown.rows(n), "<>>"))
+        print(common.table(["function", "calls", "ms"], breakdown.rows(n), "<>>"))
         print()
 
     ratio = rt_mean / bare_mean

@@ -30,9 +30,7 @@ import json
 import os
 import platform
 import pstats
-import shutil
 import statistics
-import tempfile
 import time
 import zlib
 from decimal import Decimal
@@ -46,6 +44,9 @@ from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.bpmn.util.event import BpmnEvent  # noqa: E402
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
+
+from bench import common  # noqa: E402
+from bench.common import Database  # noqa: E402
 
 PROCESSES = ROOT / "processes"
 FORMS = ROOT / "forms"
@@ -430,52 +431,6 @@ def order_extras(db, kind: str, numbers: list[str]) -> dict:
             "state_json": statistics.fmean(sample) if sample else 0}
 
 
-# ---- databases -----------------------------------------------------------------------------
-class Database:
-    def __init__(self, args):
-        self.kind = args.db
-        self.tmpdir = None
-        self.admin = None
-        self.sqlite_path = None
-        if self.kind == "sqlite":
-            self.tmpdir = tempfile.mkdtemp(prefix="orderflow-bench-orders-")
-            self.sqlite_path = os.path.join(self.tmpdir, "bench.db")
-            self.url = f"sqlite:///{self.sqlite_path}"
-        else:
-            import psycopg
-
-            self.host = args.postgresql_host or os.environ.get("PGHOST") or "127.0.0.1"
-            self.port = int(args.postgresql_port or os.environ.get("PGPORT") or 5432)
-            self.user = args.postgresql_user or os.environ.get("PGUSER") or "postgres"
-            self.admin = psycopg.connect(host=self.host, port=self.port, user=self.user,
-                                         dbname="postgres", autocommit=True)
-            self.admin.execute(f"DROP DATABASE IF EXISTS {PG_DBNAME}")
-            self.admin.execute(f"CREATE DATABASE {PG_DBNAME}")
-            self.url = f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{PG_DBNAME}"
-
-    def describe(self, db) -> str:
-        from sqlalchemy import text
-
-        if self.kind == "sqlite":
-            import sqlite3
-
-            mode = db.session.scalar(text("PRAGMA journal_mode"))
-            sync = db.session.scalar(text("PRAGMA synchronous"))
-            db.session.remove()
-            return (f"SQLite {sqlite3.sqlite_version} (file {self.sqlite_path}, "
-                    f"journal_mode={mode}, synchronous={sync})")
-        version = db.session.scalar(text("SELECT version()"))
-        db.session.remove()
-        return f"{version} (database {PG_DBNAME} on {self.host}:{self.port})"
-
-    def close(self):
-        if self.tmpdir:
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
-        if self.admin is not None:
-            self.admin.execute(f"DROP DATABASE IF EXISTS {PG_DBNAME} WITH (FORCE)")
-            self.admin.close()
-
-
 # ---- setup ---------------------------------------------------------------------------------
 def setup_company(db, total_orders: int) -> dict:
     """Deploy processes/, seed the demo company, stock for every order, users and tokens."""
@@ -536,20 +491,6 @@ def code_fingerprint() -> str:
            f"forms/; newest modified {stamp})"
 
 
-def fmt_row(cells, widths, aligns):
-    out = []
-    for cell, width, align in zip(cells, widths, aligns):
-        out.append(f"{cell:<{width}}" if align == "<" else f"{cell:>{width}}")
-    return "  ".join(out).rstrip()
-
-
-def table(header, rows, aligns):
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    lines = [fmt_row(header, widths, aligns), "  ".join("-" * w for w in widths)]
-    lines += [fmt_row([str(c) for c in r], widths, aligns) for r in rows]
-    return "\n".join("  " + line for line in lines)
-
-
 def _where(key) -> str:
     file, line, name = key
     if file == "~":
@@ -603,7 +544,7 @@ def profile_tables(profiler, orders: int) -> str:
         rows = [[f"{ct * 1e3 / orders:.2f}", f"{tt * 1e3 / orders:.2f}", f"{nc / orders:.1f}",
                  _where(key)] for key, (cc, nc, tt, ct, _callers) in ranked]
         out.append(f"{title} (ms per order over {orders} profiled orders)")
-        out.append(table(["cum ms", "own ms", "calls", "function"], rows, ">>><"))
+        out.append(common.table(["cum ms", "own ms", "calls", "function"], rows, ">>><"))
         out.append("")
 
     top("Top 25 functions by cumulative time", stats.items(), 3, 25)
@@ -616,7 +557,7 @@ def profile_tables(profiler, orders: int) -> str:
     rows = [[area, f"{tt * 1e3 / orders:.2f}", f"{tt / total:.0%}"]
             for area, tt in sorted(areas.items(), key=lambda kv: kv[1], reverse=True)[:15]]
     out.append("Own time by package (ms per order; top 15)")
-    out.append(table(["package", "own ms", "share"], rows, "<>>"))
+    out.append(common.table(["package", "own ms", "share"], rows, "<>>"))
     dbapi = {name: 0 for name in ("do_execute", "do_executemany", "do_execute_no_params",
                                   "do_commit")}
     for (file, _line, name), (_cc, nc, _tt, _ct, _callers) in stats.items():
@@ -658,7 +599,7 @@ def main(argv=None):
     code = code_fingerprint()  # before the imports: what this run loads
     load_start = os.getloadavg()[0]
 
-    database = Database(args)
+    database = Database(args, PG_DBNAME, prefix="orderflow-bench-orders-")
     try:
         from flask_migrate import upgrade
         from sqlalchemy import select
@@ -789,7 +730,7 @@ def main(argv=None):
         rows.append([label, f"runtime+{database.kind}",
                      *(f"{v:.3f}" for v in stats_ms(timings[key]))])
     print("Latency per step (ms); bare rows are the same engine work in memory")
-    print(table(["step", "variant", "p50", "p99", "mean"], rows, "<<>>>"))
+    print(common.table(["step", "variant", "p50", "p99", "mean"], rows, "<<>>>"))
     print()
 
     bare_mean = statistics.fmean(bare["total"])
@@ -808,7 +749,7 @@ def main(argv=None):
          f"{rt_cpu / n * 1e3:.3f}", f"{n / rt_wall:.1f}", f"{rt_mean / bare_mean:.2f}x"],
     ]
     print("Throughput (completed orders, sequential, one process; CPU: this process's CPU time)")
-    print(table(["variant", "ms/order", "CPU ms/order", "orders/s", "vs bare"], rows,
+    print(common.table(["variant", "ms/order", "CPU ms/order", "orders/s", "vs bare"], rows,
                 "<>>>>"))
     print(f"  of the runtime's {rt_mean * 1e3:.1f} ms per order: the 5 state-changing requests "
           f"{writes * 1e3:.1f} ms, the 3 reads (2 inbox + pick list) {reads * 1e3:.1f} ms, "
@@ -849,7 +790,7 @@ def main(argv=None):
     rows.append(total_row)
     print(f"Storage per completed order (change over the {n} measured orders / {n}; value bytes: "
           f"sum of column sizes; physical: table + indexes)")
-    print(table(header, rows, "<" + ">" * (len(header) - 1)))
+    print(common.table(header, rows, "<" + ">" * (len(header) - 1)))
     if grown:
         print("  (*) not in the list of order tables, but its row count changed during the run")
     what = "file (after a WAL checkpoint)" if database.kind == "sqlite" else "pg_database_size"

@@ -1,7 +1,7 @@
 """Schemas of the process owners' reports API (/api/reports/*)."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api.schemas import StrictSchema
+from app.api.schemas import IncidentSchema, StrictSchema
 from app.engine.report_incidents import ACTIONS
 
 _id = validate.Length(1, 200)
@@ -135,20 +135,9 @@ class StuckReportSchema(Schema):
     silent = fields.Nested(SilentListSchema)
 
 
-class IncidentRowSchema(_InstanceRow):
-    id = fields.Integer()
+class IncidentRowSchema(_InstanceRow, IncidentSchema):
+    """An incident (the same fields as on the instance page) with its instance and order."""
     instance_status = fields.String()
-    status = fields.String()
-    node_id = fields.String(allow_none=True)
-    node_name = fields.String(allow_none=True)
-    message = fields.String()
-    traceback = fields.String(allow_none=True)
-    failures = fields.Integer()
-    retries_left = fields.Integer()
-    first_failure_at = fields.DateTime()
-    last_failure_at = fields.DateTime()
-    resolved_at = fields.DateTime(allow_none=True)
-    resolved_by = fields.String(allow_none=True)
 
 
 class IncidentReportSchema(Schema):

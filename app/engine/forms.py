@@ -4,12 +4,24 @@ import jsonschema
 from app.engine.errors import InvalidInput
 
 
+_validators: dict[int, tuple[dict, object]] = {}
+
+
+def _validator(forms: dict, schema_name: str):
+    """One validator per parsed schema object (deployments are immutable and cached)."""
+    schema = forms[schema_name]
+    cached = _validators.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        cached = (schema, jsonschema.validators.validator_for(schema)(schema))
+        _validators[id(schema)] = cached
+    return cached[1]
+
+
 def validate_submission(forms: dict, schema_name: str | None, data: dict) -> None:
     """Raise InvalidInput listing every field that does not satisfy the task's schema."""
     if not schema_name:
         return
-    schema = forms[schema_name]
-    validator = jsonschema.validators.validator_for(schema)(schema)
+    validator = _validator(forms, schema_name)
     problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         field = ".".join(str(p) for p in error.absolute_path)
