@@ -8,7 +8,7 @@ schema and serve the read side (queries.py, the pages, the API).
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
-from sqlalchemy import bindparam, inspection, select
+from sqlalchemy import bindparam, select
 
 from app.engine import deployments
 from app.models.engine import (
@@ -21,7 +21,6 @@ from app.models.engine import (
 )
 
 
-@inspection._self_inspects  # sqlalchemy.inspect(row).identity works as on the ORM object
 @dataclass(eq=False)
 class InstanceRow:
     """A process instance as a unit of work reads and writes it; InstanceSchema dumps it."""
@@ -41,10 +40,6 @@ class InstanceRow:
     ended_at: datetime | None = None
     end_reason: str | None = None
     deployment_version: int | None = None
-
-    @property
-    def identity(self) -> tuple:
-        return (self.id,)
 
 
 @dataclass(eq=False)
