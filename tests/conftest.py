@@ -13,7 +13,7 @@ from app.engine import clock, deployments
 from app.extensions import db
 
 HERE = Path(__file__).parent
-pytest_plugins = ["tests.operators"]
+pytest_plugins = ["tests.operators", "tests.o2c", "tests.smtp"]
 
 
 def pytest_addoption(parser):

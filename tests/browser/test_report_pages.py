@@ -8,7 +8,6 @@ from playwright.sync_api import expect
 
 from app.domain import orders as order_domain
 from app.engine import clock
-from tests.e2e.conftest import o2c  # noqa: F401  (fixture: real processes, demo company)
 
 
 def place(o2c, customer, lines):  # noqa: F811

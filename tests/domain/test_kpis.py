@@ -15,7 +15,6 @@ from app.models.inventory import StockLedger
 from app.models.sales import ItemPrice, SalesOrder, SalesOrderLine
 from app.models.shipping import Shipment, ShipmentLine
 from tests import factories
-from tests.e2e.conftest import o2c  # noqa: F401  (fixture)
 from tests.e2e.test_order_to_cash import pay, place
 
 UTC = timezone.utc

@@ -1,10 +1,7 @@
 """Notifications (unique by key, visibility, read) and the outbox sending real e-mail over SMTP."""
-import socket
 from datetime import timedelta
-from email import message_from_bytes
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from app import identity
@@ -13,34 +10,7 @@ from app.domain.notifications import mark_read, notify, unread_for
 from app.domain.outbox import MAX_ATTEMPTS, enqueue_email, send_pending
 from app.engine.operators import UnitContext, invoke
 from app.models.shipping import Notification, Outbox
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Inbox:
-    """aiosmtpd handler that keeps every message it is given."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, smtp_session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
-                              message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_sink(request):
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    request.addfinalizer(controller.stop)
-    inbox.port = controller.port
-    return inbox
+from tests.smtp import free_port
 
 
 def test_notify_is_unique_by_key_and_queues_one_email(session):

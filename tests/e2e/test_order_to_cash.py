@@ -9,7 +9,6 @@ from app.models.engine import HumanTask, ProcessInstance
 from app.models.finance import Invoice
 from app.models.sales import SalesOrder
 from app.models.shipping import Notification, Outbox
-from tests.domain.test_notifications import smtp_sink  # noqa: F401  (fixture)
 
 
 def run_jobs(runtime):

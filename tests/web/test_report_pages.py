@@ -10,7 +10,6 @@ from sqlalchemy import select
 from app.domain import orders as order_domain
 from app.engine import clock
 from app.models.engine import Incident
-from tests.e2e.conftest import o2c  # noqa: F401  (fixture: real processes, demo company)
 from tests.web.helpers import login, post
 
 OWNER = "owen"

@@ -1,4 +1,5 @@
-"""Order-to-cash end to end: the real processes/ and forms/, the demo company, the HTTP API."""
+"""Fixture `o2c`: the real processes/ and forms/, the demo company, users, and a driver that
+does what people and services do over the HTTP API (e2e, report and KPI tests use it)."""
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from app.models.engine import HumanTask
 from app.models.sales import SalesOrder
 from tests.conftest import auth
 
-ROOT = Path(__file__).parent.parent.parent
+ROOT = Path(__file__).parent.parent
 STAFF = {"alice": "sales", "sam": "sales_supervisor", "gina": "general_manager",
          "carl": "credit_controller", "wendy": "warehouse", "fran": "finance",
          "otto": "process_owner", "shop": "services", "root": "admin"}
