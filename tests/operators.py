@@ -33,6 +33,7 @@ def reset_test_operators():
     STOCK["available"] = 10
     FLAKY.update(failing=False, calls=0)
     SLOW.update(calls=[], delay=0.0)
+    ASK.update(fail_after_asking=False)
     yield
 
 
@@ -47,3 +48,17 @@ def slow_record(ctx, label):
     SLOW["calls"].append(label)
     time.sleep(SLOW["delay"])
     return label
+
+
+ASK = {"fail_after_asking": False}
+
+
+@operator("test.start_and_pay")
+def start_and_pay(ctx, key, amount):
+    """Asks for another instance and a message to it; both happen only if this unit commits."""
+    started = ctx.start_process("message_wait", business_key=key, data={"origin": ctx.instance_id})
+    sent = ctx.send_message("payment_received", business_key=key, payload={"amount": amount},
+                            message_id=f"pay:{key}")
+    if ASK["fail_after_asking"]:
+        raise ConnectionError("failed after asking")
+    return {"started": started, "sent": sent}

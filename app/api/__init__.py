@@ -20,9 +20,10 @@ def init_api(app):
         stock,
         tasks,
     )
+    from app.api import counting, procurement, returns, trace
 
     for module in (health, deployments, instances, messages, tasks, master_data, stock, orders,
-                   finance, reports, kpis, mrp):
+                   finance, reports, kpis, mrp, procurement, returns, counting, trace):
         api.register_blueprint(module.blp)
     app.before_request(auth.authenticate)
     errors.register(app, api)

@@ -14,8 +14,9 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
 
-from app.engine import clock
+from app.engine import clock, commands
 from app.engine.errors import EngineError
+from app.engine.locks import with_row_locks
 from app.engine.runtime import MOVABLE, SYSTEM, Runtime
 from app.models.engine import ERROR, Job, ProcessInstance
 
@@ -32,13 +33,6 @@ class Lease:
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-
-
-def with_row_locks(query, session, **kwargs):
-    """FOR UPDATE SKIP LOCKED where the database has it; SQLite runs one scheduler anyway."""
-    if session.get_bind().dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True, **kwargs)
-    return query
 
 
 def acquire(session, owner: str, limit: int, lease_seconds: int) -> list[Lease]:
@@ -94,7 +88,7 @@ def run_due(runtime: Runtime, *, owner: str | None = None, limit: int = 50,
             log.exception("job %s on instance %s failed", lease.job_id, lease.instance_id)
             session.rollback()
             release(session, lease, f"{type(err).__name__}: {err}", lease_seconds)
-    return ran
+    return ran + commands.run_pending(runtime, limit=limit, lease_seconds=lease_seconds)
 
 
 def run_until_idle(runtime: Runtime, *, max_rounds: int = 100, **kwargs) -> int:

@@ -5,9 +5,15 @@ An operator gets a :class:`UnitContext` first (the unit of work's DB session and
 then the diagram's parameters by name; it returns something JSON-serialisable.
 """
 import inspect
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
+
+from sqlalchemy import insert, select
+
+from app.engine import clock
+from app.models.engine import EngineCommand
 
 
 class BusinessError(Exception):
@@ -43,6 +49,31 @@ class UnitContext:
     process_id: str
     actor: str | None = None
     extras: dict = field(default_factory=dict)
+
+    def start_process(self, process_id: str, *, business_key: str, data: dict | None = None):
+        """Start ``process_id`` after this unit commits (once per process and business key)."""
+        return self._ask(f"start:{process_id}:{business_key}", "start",
+                         {"process_id": process_id, "business_key": str(business_key),
+                          "data": data or {}, "actor": self.actor})
+
+    def send_message(self, name: str, *, message_id: str, business_key: str | None = None,
+                     payload: dict | None = None):
+        """Deliver message ``name`` after this unit commits (once per ``message_id``)."""
+        return self._ask(f"message:{message_id}", "message",
+                         {"name": name, "message_id": message_id,
+                          "business_key": None if business_key is None else str(business_key),
+                          "payload": payload or {}})
+
+    def _ask(self, key: str, kind: str, payload: dict) -> bool:
+        """Queue a command in the unit's transaction; False when it was asked for already."""
+        if self.session.scalar(select(EngineCommand.id).where(EngineCommand.key == key)):
+            return False
+        now = clock.now()
+        self.session.execute(insert(EngineCommand).values(
+            key=key, kind=kind, payload=json.loads(json.dumps(payload, default=str)),
+            source_instance_id=self.instance_id, status="pending", due_at=now, created_at=now,
+            attempts=0))
+        return True
 
 
 _registry: dict[str, Operator] = {}

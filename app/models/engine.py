@@ -221,3 +221,28 @@ class InstanceEvent(db.Model):
         # Reports (app/engine/reports.py): a node's completions over a period (the heatmap).
         Index("ix_event_node_at", "node_id", "at"),
     )
+
+
+class EngineCommand(db.Model):
+    """Work a unit of work asks for beyond its own instance: start another process, send a
+    message to one. Written in the unit's transaction, carried out after its commit by the job
+    runner, so a rolled-back unit asks for nothing (a transactional outbox)."""
+
+    __tablename__ = "engine_command"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "start:<process>:<business key>" or "message:<message id>": asking twice is asking once.
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))  # start | message
+    payload: Mapped[dict] = mapped_column(JSON)
+    source_instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="SET NULL"))
+    # pending → done | undelivered (nobody waits for the message) | failed (after retries)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result_instance_id: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (Index("ix_engine_command_due", "status", "due_at"),)

@@ -1,0 +1,1 @@
+"""Placeholder: filled in by the procurement work (issue 6)."""

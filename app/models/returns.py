@@ -1,0 +1,1 @@
+"""Placeholder: filled in by the returns work (issue 6)."""
