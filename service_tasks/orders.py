@@ -38,6 +38,18 @@ def cancel(ctx: UnitContext, order_id, reason):
     return {"cancelled": True}
 
 
+@operator("orders.cancel_open_quantity")
+def cancel_open_quantity(ctx: UnitContext, order_id, reason):
+    """Cancel what has not shipped: the whole order, or after a partial shipment the backorder.
+    Reservations and open replenishment requests are released either way."""
+    from app.domain import inventory
+
+    result = orders.cancel_open_quantity(ctx.session, order_id, reason or "cancelled")
+    released = inventory.release_order(ctx.session, int(order_id))
+    return {"shipped_any": result["shipped_any"], "backorder": result["backorder"],
+            "released": released["released"]}
+
+
 @operator("orders.close")
 def close(ctx: UnitContext, order_id):
     orders.close(ctx.session, order_id)

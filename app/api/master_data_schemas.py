@@ -70,6 +70,7 @@ class CustomerUpdateSchema(StrictSchema):
     billing_address = fields.Nested(PostalAddressSchema, allow_none=True)
     shipping_address = fields.Nested(PostalAddressSchema, allow_none=True)
     payment_terms_days = fields.Integer(allow_none=True)
+    shipping_policy = _text("complete (default) | partial: ship what is in stock, backorder the rest")
     price_list = _text("price list code")
 
 
@@ -92,6 +93,7 @@ class CustomerSchema(Schema):
     billing_address = fields.Nested(PostalAddressSchema, allow_none=True)
     shipping_address = fields.Nested(PostalAddressSchema, allow_none=True)
     payment_terms_days = fields.Integer()
+    shipping_policy = fields.String()
     price_list = fields.Function(lambda c: _code(c, "price_list"), allow_none=True)
     possible_duplicate_of = fields.List(fields.String(), allow_none=True)
     possible_duplicates = fields.List(fields.Nested(DuplicateSchema), metadata={

@@ -23,7 +23,8 @@ def place_order(args: dict, actor) -> tuple[SalesOrder, bool]:
         order, created = orders.create_order(
             db.session, customer_code=args["customer"], lines=args["lines"],
             external_ref=args["external_ref"], requested_date=args["requested_date"],
-            ship_to=args["ship_to"], currency=args["currency"], created_by=actor.username)
+            ship_to=args["ship_to"], currency=args["currency"], created_by=actor.username,
+            shipping_policy=args["shipping_policy"])
         db.session.commit()
     except IntegrityError:
         db.session.rollback()  # the same external_ref raced us: theirs is the order
@@ -40,7 +41,7 @@ def start_process(order: SalesOrder, actor) -> ProcessInstance:
     instance, _ = runtime().start(PROCESS_ID, business_key=order.number, actor=actor, data={
         "order_id": order.id, "order_number": order.number, "amount": float(order.total),
         "vip": order.customer.type == "vip", "created_by": order.created_by or actor.username,
-        "customer_code": order.customer.code})
+        "customer_code": order.customer.code, "shipping_policy": order.shipping_policy})
     order = db.session.get(SalesOrder, order.id)
     order.process_instance_id = instance.id
     db.session.commit()

@@ -30,6 +30,8 @@ class OrderCreateSchema(StrictSchema):
     requested_date = fields.Date(load_default=None)
     ship_to = fields.Nested(AddressSchema, load_default=None)
     currency = fields.String(load_default=None, validate=validate.Length(3, 3))
+    shipping_policy = fields.String(load_default=None,
+                                    validate=validate.OneOf(("complete", "partial")))
 
 
 class OrderSummarySchema(Schema):
@@ -79,6 +81,8 @@ class OrderDetailSchema(OrderSummarySchema):
     approved_by = fields.String(allow_none=True)
     approved_at = fields.DateTime(allow_none=True)
     end_reason = fields.String(allow_none=True)
+    shipping_policy = fields.String()
+    backorder_cancelled_at = fields.DateTime(allow_none=True)
     credit_checked = fields.Dict(allow_none=True)
     lines = fields.List(fields.Nested(OrderLineSchema))
     reservations = fields.List(fields.Dict())

@@ -23,7 +23,7 @@ from app.models.types import ZERO
 
 CUSTOMER_FIELDS = ("code", "name", "type", "tax_id", "email", "currency", "credit_limit",
                    "credit_bypass", "blocked", "billing_address", "shipping_address",
-                   "payment_terms_days", "price_list")
+                   "payment_terms_days", "shipping_policy", "price_list")
 SUPPLIER_FIELDS = ("code", "name", "email", "tax_id", "lead_time_days", "min_order_qty",
                    "pack_size", "active")
 
@@ -81,6 +81,7 @@ def _check_customer(session, data, *, existing: Customer | None = None) -> Check
     checker.address("billing_address")
     checker.address("shipping_address")
     checker.integer("payment_terms_days", default=30, maximum=3650)
+    checker.choice("shipping_policy", ("complete", "partial"), default="complete")
 
     price_list = existing.price_list if existing is not None else None
     code = checker.text("price_list", 32)

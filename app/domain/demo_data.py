@@ -151,6 +151,7 @@ CUSTOMERS = [
               "Floor 8, No. 27 Zhongguancun Street, Haidian District", contact="Ms. Zhao Min",
               phone="+86 10 6255 8127", type="key_account", credit_limit="2000000",
               payment_terms_days=60,
+              shipping_policy="partial",
               shipping_address=_address("Data centre gate 2, No. 9 Yongfeng Road, Haidian "
                                         "District", "Beijing", "100094",
                                         contact="Mr. Sun Lei", phone="+86 10 5896 0902")),

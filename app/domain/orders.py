@@ -13,6 +13,7 @@ from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.numbering import next_number
 from app.models.inventory import Product
 from app.models.sales import Customer, SalesOrder, SalesOrderLine
+from app.models.shipping import Shipment
 from app.models.types import ZERO, utcnow
 
 ADDRESS_FIELDS = ("line1", "city", "country")
@@ -105,9 +106,13 @@ def price_order(session, customer, lines: list[dict], today: date, currency: str
     return priced
 
 
+SHIPPING_POLICIES = ("complete", "partial")
+
+
 def create_order(session, *, customer_code: str, lines: list[dict], external_ref=None,
                  requested_date=None, ship_to=None, currency=None, created_by=None,
-                 source="api", today: date | None = None) -> tuple[SalesOrder, bool]:
+                 source="api", today: date | None = None,
+                 shipping_policy: str | None = None) -> tuple[SalesOrder, bool]:
     """A new priced order, or the existing one for the same (customer, external_ref)."""
     if external_ref:
         existing = find_by_external_ref(session, customer_code, external_ref)
@@ -125,6 +130,7 @@ def create_order(session, *, customer_code: str, lines: list[dict], external_ref
         number=next_number(session, "sales_order", today.year, "SO"), customer=customer,
         external_ref=external_ref, source=source, currency=customer.price_list.currency,
         requested_date=requested_date, ship_to=ship_to or customer.shipping_address,
+        shipping_policy=shipping_policy or customer.shipping_policy or "complete",
         created_by=created_by, created_at=now)
     for line_no, line in enumerate(priced, start=1):
         order.lines.append(SalesOrderLine(
@@ -184,6 +190,28 @@ def cancel(session, order_id, reason) -> SalesOrder:
     return order
 
 
+def cancel_open_quantity(session, order_id, reason) -> dict:
+    """Cancel what has not shipped. With nothing shipped yet this is a plain cancellation;
+    after a partial shipment the shipped part stays (billed, paid, returnable) and only the
+    backorder goes. Releasing the stock is the caller's next step (inventory.release_order)."""
+    order = get_order(session, order_id)
+    shipped = any(line.delivered_qty > 0 for line in order.lines) or _has_shipments(session, order)
+    if not shipped:
+        cancel(session, order_id, reason)
+    elif order.backorder_cancelled_at is None:
+        order.backorder_cancelled_at, order.end_reason = utcnow(), reason
+    return {"shipped_any": shipped,
+            "backorder": [{"line_no": line.line_no, "sku": line.product.sku,
+                           "quantity": line.quantity - line.delivered_qty}
+                          for line in order.lines if line.delivered_qty < line.quantity]}
+
+
+def _has_shipments(session, order) -> bool:
+    return session.scalar(select(Shipment.id).where(
+        Shipment.order_id == order.id,
+        Shipment.status.in_(("booked", "delivered")))) is not None
+
+
 def close(session, order_id) -> SalesOrder:
     order = get_order(session, order_id)
     if order.closed_at is None:
@@ -211,6 +239,8 @@ def derived_status(order: SalesOrder, waiting_nodes: list[str], process_status: 
     if process_status == "error":
         return "on_hold_incident"
     for node in waiting_nodes:
+        if node in ("wait_goods", "pick_pack") and any(ln.delivered_qty > 0 for ln in order.lines):
+            return "backordered"  # part delivered, the rest waits for stock or picking
         if node in WAIT_STATUS:
             return WAIT_STATUS[node]
     lines = order.lines

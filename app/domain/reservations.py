@@ -114,7 +114,9 @@ def reserve_order(session, order_id: int) -> dict:
             short.append({"line_no": line.line_no, "sku": line.product.sku,
                           "short_qty": shortfall, "request_id": request.id})
     session.flush()
-    return {"complete": not short, "reserved": reserved, "short": short}
+    # Something reserved and not yet issued: a "partial" order can ship it now.
+    pickable = any(r.status == "active" and r.quantity > 0 for r in held.values())
+    return {"complete": not short, "pickable": pickable, "reserved": reserved, "short": short}
 
 
 def _open_requests(session, line_ids) -> dict[int, ReplenishmentRequest]:

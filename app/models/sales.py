@@ -75,6 +75,9 @@ class Customer(db.Model):
     billing_address: Mapped[dict | None] = mapped_column(JSON)
     shipping_address: Mapped[dict | None] = mapped_column(JSON)
     payment_terms_days: Mapped[int] = mapped_column(default=30)
+    # "complete": ship when every line is reserved; "partial": ship what is there, backorder
+    # the rest (Odoo's delivery policy). Orders copy it and may override it.
+    shipping_policy: Mapped[str] = mapped_column(String(10), default="complete")
     price_list_id: Mapped[int | None] = mapped_column(ForeignKey("price_list.id"))
     possible_duplicate_of: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -91,6 +94,7 @@ class SalesOrder(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     requested_date: Mapped[date | None] = mapped_column(Date)
     ship_to: Mapped[dict | None] = mapped_column(JSON)
+    shipping_policy: Mapped[str] = mapped_column(String(10), default="complete")
     net_total: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
     tax_total: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
     total: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
@@ -103,6 +107,8 @@ class SalesOrder(db.Model):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Cancelled after a partial shipment: what was shipped stays billed, the rest is dropped.
+    backorder_cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     customer: Mapped[Customer] = relationship()

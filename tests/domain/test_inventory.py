@@ -292,7 +292,7 @@ def test_partial_reservation_requests_the_rest_once_however_often_it_runs(sessio
 
     result = inventory.reserve_order(session, order.id)
     request = open_requests(session)[0]
-    assert result == {"complete": False,
+    assert result == {"complete": False, "pickable": True,
                       "reserved": [{"line_no": 1, "sku": "WIDGET", "quantity": D(3),
                                     "added": D(3)}],
                       "short": [{"line_no": 1, "sku": "WIDGET", "short_qty": D(2),
@@ -376,7 +376,7 @@ def test_bins_are_taken_in_a_fixed_order_and_lines_of_one_product_share_them(ses
 def test_an_order_of_services_only_is_covered(session):
     service = make_product(session, "INSTALL", stock_tracked=False)
     order = make_order(session, (service, 2))
-    assert inventory.reserve_order(session, order.id) == {"complete": True, "reserved": [],
+    assert inventory.reserve_order(session, order.id) == {"complete": True, "pickable": False, "reserved": [],
                                                           "short": []}
     with pytest.raises(NotFound):
         inventory.reserve_order(session, 999)

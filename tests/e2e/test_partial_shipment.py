@@ -1,0 +1,136 @@
+"""Partial shipment and backorder: an order whose shipping policy is "partial" ships what is in
+stock, bills that shipment, and goes round again for the rest when goods arrive."""
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.models.finance import Invoice
+from app.models.inventory import ReplenishmentRequest
+from tests.e2e.test_order_to_cash import pay, place
+
+LINES = [("FUR-TABLE-MTG", 3), ("FUR-CHAIR-ERG", 2)]  # 2 tables on hand, chairs plenty
+
+
+def approve(o2c, number):
+    task = o2c.task(number, "approve_manager") and "approve_manager" or "approve_supervisor"
+    user = "gina" if task == "approve_manager" else "sam"
+    assert o2c.complete(user, number, task, {"decision": "approve"}).status_code == 200
+
+
+def deliver_current_shipment(o2c, number):
+    assert o2c.pick_and_pack(number).status_code == 200
+    shipment = [s for s in o2c.get(number)["shipments"] if s["status"] == "booked"][-1]
+    assert o2c.message("shipment_delivered", number,
+                       {"tracking_number": shipment["tracking_number"]}).status_code == 200
+    return shipment
+
+
+def receive_tables(o2c, quantity, reference):
+    response = o2c.call("wendy", "post", "/api/stock/receipts", json={
+        "sku": "FUR-TABLE-MTG", "warehouse": "SH-MAIN", "bin": "A-01",
+        "quantity": str(quantity), "reference": reference})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def shipped(order):
+    return [{line["sku"]: line["quantity"] for line in s["lines"]} for s in order["shipments"]]
+
+
+def test_partial_policy_ships_what_is_there_and_backorders_the_rest(o2c):
+    created = place(o2c, "C-1003", LINES)  # the key account ships partially by default
+    number = created["number"]
+    approve(o2c, number)
+    order = o2c.get(number)
+    assert order["shipping_policy"] == "partial"
+    assert order["status"] == "picking"
+    pick = o2c.task_data(number, "pick_pack")["pick"]
+    assert sorted((ln["sku"], ln["quantity"]) for ln in pick["lines"]) == [
+        ("FUR-CHAIR-ERG", "2.000"), ("FUR-TABLE-MTG", "2.000")]
+
+    deliver_current_shipment(o2c, number)
+    order = o2c.get(number)
+    assert order["status"] == "backordered"
+    assert "wait_goods" in [w["node_id"] for w in order["process"]["waiting_at"]]
+    [first_invoice] = order["invoices"]
+    delivered = {ln["sku"]: ln["delivered_qty"] for ln in order["lines"]}
+    assert delivered == {"FUR-TABLE-MTG": "2.000", "FUR-CHAIR-ERG": "2.000"}
+    assert o2c.stock("FUR-TABLE-MTG")["totals"]["on_order"] == "1.000"
+    # The customer pays the first invoice while the backorder waits: nothing waits for the
+    # payment yet, but it is recorded and counts when the order gets there.
+    pay(o2c, "BANK-BO-1", first_invoice["total"], first_invoice["number"])
+
+    receive_tables(o2c, 1, "GRN-BO-1")
+    order = o2c.get(number)
+    assert order["status"] == "backordered"  # part delivered, the rest being picked
+    pick = o2c.task_data(number, "pick_pack")["pick"]
+    assert [(ln["sku"], ln["quantity"]) for ln in pick["lines"]] == [("FUR-TABLE-MTG", "1.000")]
+    deliver_current_shipment(o2c, number)
+
+    order = o2c.get(number)
+    assert order["status"] == "awaiting_payment"
+    assert len(order["shipments"]) == 2 and len(order["invoices"]) == 2
+    assert all(ln["delivered_qty"] == ln["quantity"] == ln["invoiced_qty"]
+               for ln in order["lines"])
+    billed = sum(Decimal(inv["total"]) for inv in order["invoices"])
+    assert billed == Decimal(created["total"])  # each unit billed once, nothing missing
+    numbers = sorted(inv["number"] for inv in order["invoices"])
+    assert int(numbers[1].rsplit("-", 1)[1]) == int(numbers[0].rsplit("-", 1)[1]) + 1  # gap-free
+    assert first_invoice["number"] == numbers[0]
+
+    second = next(inv for inv in order["invoices"] if inv["number"] == numbers[1])
+    assert Decimal(second["total"]) + Decimal(first_invoice["total"]) == billed
+    pay(o2c, "BANK-BO-2", second["total"], second["number"])
+    assert o2c.get(number)["status"] == "completed"
+
+
+def test_complete_policy_ships_nothing_until_everything_is_there(o2c):
+    number = place(o2c, "C-1001", LINES)["number"]
+    approve(o2c, number)
+    order = o2c.get(number)
+    assert order["shipping_policy"] == "complete"
+    assert order["status"] == "awaiting_stock" and order["shipments"] == []
+    assert o2c.task(number, "pick_pack") is None
+
+
+def test_the_order_may_ask_for_partial_shipment_itself(o2c):
+    number = place(o2c, "C-1001", LINES, shipping_policy="partial")["number"]
+    approve(o2c, number)
+    assert o2c.get(number)["status"] == "picking"
+    bad = o2c.order("C-1001", LINES, shipping_policy="whenever")
+    assert bad.status_code == 422 and "shipping_policy" in str(bad.get_json()["details"])
+
+
+def test_nothing_in_stock_waits_even_when_partial_is_allowed(o2c):
+    receive_nothing = place(o2c, "C-1003", [("ELE-PRN-A3", 3)])["number"]  # 1 on hand
+    approve(o2c, receive_nothing)
+    assert o2c.get(receive_nothing)["status"] == "picking"  # the one printer ships
+    other = place(o2c, "C-1003", [("ELE-PRN-A3", 2)])["number"]  # none left
+    approve(o2c, other)
+    order = o2c.get(other)
+    assert order["status"] == "awaiting_stock" and order["shipments"] == []
+
+
+def test_cancelling_the_backorder_keeps_what_shipped_billed(o2c):
+    created = place(o2c, "C-1003", LINES)
+    number = created["number"]
+    approve(o2c, number)
+    deliver_current_shipment(o2c, number)
+    [invoice] = o2c.get(number)["invoices"]
+
+    response = o2c.message("order_cancelled", number, {"reason": "no longer needed"})
+    assert response.status_code == 200
+    order = o2c.get(number)
+    assert order["status"] == "awaiting_payment"  # not cancelled: two tables and chairs shipped
+    assert order["backorder_cancelled_at"] and order["end_reason"] == "no longer needed"
+    o2c.session.expire_all()
+    requests = o2c.session.scalars(select(ReplenishmentRequest)).all()
+    assert [r.status for r in requests] == ["cancelled"]
+    assert o2c.stock("FUR-TABLE-MTG")["totals"]["on_order"] == "0.000"
+
+    receive_tables(o2c, 5, "GRN-LATE")  # arrives later: the order no longer takes it
+    assert len(o2c.get(number)["shipments"]) == 1
+    pay(o2c, "BANK-PART", invoice["total"], invoice["number"])
+    order = o2c.get(number)
+    assert order["status"] == "completed"
+    assert o2c.session.scalar(select(Invoice.total)) == Decimal(invoice["total"])
