@@ -88,6 +88,7 @@ def seed(db, args, now):
         HumanTaskCandidate,
         Incident,
         InstanceEvent,
+        InstanceWait,
         Job,
         MessageSubscription,
         ProcessInstance,
@@ -136,7 +137,7 @@ def seed(db, args, now):
         if rows:
             conn.execute(insert(pi), rows)
         # waiting: spread over WAITS and ages from 10 minutes to 60 days
-        rows, tasks, cands, subs, jobs, waiting = [], [], [], [], [], []
+        rows, tasks, cands, subs, jobs, waiting, places = [], [], [], [], [], [], []
         for k in range(n_wait):
             i = next(ids)
             kind, node_id, node_name, lane = WAITS[k % len(WAITS)]
@@ -165,7 +166,11 @@ def seed(db, args, now):
                          "state": b"x", "waiting_at": [entry], "created_at": created,
                          "updated_at": since})
             waiting.append((i, node_id))
+            places.append({"instance_id": i, "node_id": node_id, "process_id": PROCESS_ID,
+                           "status": "waiting", "kind": kind, "node_name": node_name,
+                           "task_id": entry.get("task_id"), "since": since})
         bulk(conn, pi, rows)
+        bulk(conn, InstanceWait.__table__, places)
         bulk(conn, HumanTask.__table__, tasks)
         bulk(conn, HumanTaskCandidate.__table__, cands)
         bulk(conn, MessageSubscription.__table__, subs)
@@ -237,7 +242,7 @@ def analyze(db, kind):
 def row_counts(db):
     from sqlalchemy import text
 
-    names = ["process_instance", "human_task", "human_task_candidate", "incident",
+    names = ["process_instance", "instance_wait", "human_task", "human_task_candidate", "incident",
              "instance_event", "job", "message_subscription", "sales_order"]
     out = []
     with db.engine.connect() as conn:

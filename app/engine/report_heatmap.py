@@ -3,11 +3,11 @@ spent there over a period (from the history), and the instances behind a node.""
 import math
 from datetime import datetime
 
-from sqlalchemy import func, select, true
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from app.engine import clock
-from app.engine.reports import latest, nodes_of, wait_rows, waiting_at_nodes
+from app.engine.reports import latest, nodes_of, waiting_at_nodes
 from app.models.engine import (
     RUNNING,
     SUSPENDED,
@@ -16,6 +16,7 @@ from app.models.engine import (
     DeploymentFile,
     Incident,
     InstanceEvent,
+    InstanceWait,
     ProcessDefinition,
     ProcessInstance,
 )
@@ -56,7 +57,7 @@ def heatmap(session, process_id: str, *, since: datetime, now=None) -> dict:
     completion in the history back to the completion of a predecessor that led there.
     Waits and incidents inside a called process count for the call activity.
 
-    Counts: waiting_at expanded for active instances (ix_instance_status_updated), incidents
+    Counts: instance_wait (ix_wait_process_node, index only), incidents
     by ix_incident_status_instance. Times: ix_event_node_at for the node's completions and
     ix_event_instance for each one's entry."""
     now = now or clock.now()
@@ -64,14 +65,11 @@ def heatmap(session, process_id: str, *, since: datetime, now=None) -> dict:
     nodes = nodes_of(parsed, process_id, own_file_only=True)
     owner = _owners(parsed, process_id, nodes)
     callers = _callers(parsed, process_id)
-    waits, field, not_boundary = wait_rows(session)
-    node = field("node_id")
     counts = _count_by_owner(session.execute(
-        select(node, func.count(func.distinct(ProcessInstance.id)))
-        .select_from(ProcessInstance).join(waits, true())
-        .where(ProcessInstance.status.in_((RUNNING, WAITING, SUSPENDED)), not_boundary,
-               ProcessInstance.process_id.in_(callers), node.in_(sorted(owner)))
-        .group_by(node)), owner)
+        select(InstanceWait.node_id, func.count())
+        .where(InstanceWait.process_id.in_(callers), InstanceWait.node_id.in_(sorted(owner)),
+               InstanceWait.status.in_((RUNNING, WAITING, SUSPENDED)))
+        .group_by(InstanceWait.node_id)), owner)
     incident_counts = _count_by_owner(session.execute(
         select(Incident.node_id, func.count()).join(
             ProcessInstance, ProcessInstance.id == Incident.instance_id)

@@ -6,7 +6,10 @@ Knows nothing about orders: rows carry the business key and the API joins the ER
 Each query is carried by an index (named in its docstring), so the reports stay quick with a
 million instances of which tens of thousands wait:
 
-    ix_instance_status_updated   process_instance(status, updated_at)
+    ix_wait_since                instance_wait(since)             -- stuck
+    ix_wait_process_node         instance_wait(process_id, node_id, status)   -- heatmap counts
+    ix_wait_node_since           instance_wait(node_id, since)    -- a node's instances
+    ix_instance_status_updated   process_instance(status, updated_at)   -- silent
     ix_human_task_state_created  human_task(state, created_at)      -- added for these reports
     ix_human_task_open_due       human_task(state, due_at)
     ix_incident_status_instance  incident(status, instance_id)
@@ -15,7 +18,7 @@ million instances of which tens of thousands wait:
 """
 from datetime import timedelta
 
-from sqlalchemy import exists, func, select, true
+from sqlalchemy import exists, func, select
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from app.engine import clock, deployments
@@ -27,6 +30,7 @@ from app.models.engine import (
     HumanTask,
     HumanTaskCandidate,
     InstanceEvent,
+    InstanceWait,
     Job,
     MessageSubscription,
     ProcessDefinition,
@@ -120,47 +124,25 @@ def node_thresholds(session, process_id=None):
     return result
 
 
-# -- waits as rows: waiting_at expanded in SQL ------------------------------------------------
-def wait_rows(session):
-    """(from clause, field getter, "not a boundary event" condition) over waiting_at entries."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    fn = func.json_array_elements if postgres else func.json_each
-    waits = fn(ProcessInstance.waiting_at).table_valued("value").alias("w")
-    if postgres:
-        def field(name):
-            return waits.c.value.op("->>")(name)
-        not_boundary = func.coalesce(field("boundary"), "false") != "true"
-    else:
-        def field(name):
-            return func.json_extract(waits.c.value, f"$.{name}")
-        not_boundary = func.coalesce(field("boundary"), 0) == 0
-    return waits, field, not_boundary
-
-
+# -- waits as rows: the instance_wait projection ----------------------------------------------
 def waiting_at_nodes(session, node_ids, *, process_ids=None, business_keys=None,
                      limit=None) -> list[dict]:
     """Active (not failed) instances waiting at any of ``node_ids`` now, oldest first, one row
-    per instance and node; since = the open task's creation, else the instance's last change.
-    waiting_at expanded for active instances (ix_instance_status_updated)."""
-    waits, field, not_boundary = wait_rows(session)
-    query = (select(ProcessInstance.id, ProcessInstance.business_key, ProcessInstance.status,
-                    ProcessInstance.updated_at, HumanTask.created_at, HumanTask.assignee,
-                    field("node_id").label("node_id"), field("kind").label("kind"))
-             .select_from(ProcessInstance).join(waits, true())
-             .outerjoin(HumanTask, HumanTask.id == field("task_id"))
-             .where(ProcessInstance.status.in_((RUNNING, WAITING, SUSPENDED)), not_boundary,
-                    field("node_id").in_(list(node_ids)),
+    per instance and node; since = when the instance got there (ix_wait_node_since)."""
+    query = (select(InstanceWait.instance_id, ProcessInstance.business_key,
+                    ProcessInstance.status, InstanceWait.since, InstanceWait.node_id,
+                    InstanceWait.kind, HumanTask.assignee)
+             .join(ProcessInstance, ProcessInstance.id == InstanceWait.instance_id)
+             .outerjoin(HumanTask, HumanTask.id == InstanceWait.task_id)
+             .where(InstanceWait.node_id.in_(list(node_ids)),
+                    InstanceWait.status.in_((RUNNING, WAITING, SUSPENDED)),
                     *instance_filters(process_ids=process_ids, business_keys=business_keys))
-             .order_by(ProcessInstance.updated_at, ProcessInstance.id))
-    rows, seen = [], set()
-    for r in session.execute(query):
-        if (r.id, r.node_id) not in seen:  # an event gateway lists each of its events
-            seen.add((r.id, r.node_id))
-            rows.append({"instance_id": r.id, "business_key": r.business_key,
-                         "status": r.status, "node_id": r.node_id, "wait_kind": r.kind,
-                         "assignee": r.assignee, "since": r.created_at or r.updated_at})
-    rows.sort(key=lambda r: (r["since"], r["instance_id"]))
-    return rows if limit is None else rows[:limit]
+             .order_by(InstanceWait.since, InstanceWait.instance_id, InstanceWait.node_id))
+    if limit is not None:
+        query = query.limit(limit)
+    return [{"instance_id": r.instance_id, "business_key": r.business_key, "status": r.status,
+             "node_id": r.node_id, "wait_kind": r.kind, "assignee": r.assignee,
+             "since": r.since} for r in session.execute(query)]
 
 
 def instance_filters(process_id=None, version=None, business_keys=None, process_ids=None):
@@ -218,9 +200,8 @@ def stuck_instances(session, *, process_id=None, version=None, node_id=None, min
     """Instances waiting at the same node longer than its threshold: the node's ``stuckAfter``
     property (default 24 h), or ``min_age`` for every node when given.
 
-    Two indexed sources: open user tasks created before the cutoff (ix_human_task_state_created)
-    and waiting instances unchanged since the cutoff, whose message/timer waits are expanded
-    from waiting_at (ix_instance_status_updated). Boundary events are not places of their own.
+    One range over instance_wait (ix_wait_since): every place an instance has stood on since
+    before the cutoff, user tasks and events alike; boundary events are not places.
     """
     now = now or clock.now()
     thresholds = node_thresholds(session, process_id)
@@ -233,39 +214,20 @@ def stuck_instances(session, *, process_id=None, version=None, node_id=None, min
     filters = instance_filters(process_id, version, business_keys)
     rows = []
 
-    tasks = select(HumanTask.id, HumanTask.instance_id, HumanTask.node_id, HumanTask.node_name,
-                   HumanTask.created_at, HumanTask.assignee, ProcessInstance.process_id,
-                   ProcessInstance.deployment_id, ProcessInstance.business_key).join(
-        ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(
-        HumanTask.state == "open", HumanTask.created_at <= cutoff,
-        ProcessInstance.status == WAITING, *filters)
+    waits = (select(InstanceWait.instance_id, InstanceWait.node_id, InstanceWait.node_name,
+                    InstanceWait.kind, InstanceWait.since, InstanceWait.task_id,
+                    HumanTask.assignee, ProcessInstance.process_id,
+                    ProcessInstance.deployment_id, ProcessInstance.business_key)
+             .join(ProcessInstance, ProcessInstance.id == InstanceWait.instance_id)
+             .outerjoin(HumanTask, HumanTask.id == InstanceWait.task_id)
+             .where(InstanceWait.since <= cutoff, InstanceWait.status == WAITING, *filters))
     if node_id:
-        tasks = tasks.where(HumanTask.node_id == node_id)
-    for r in session.execute(tasks):
+        waits = waits.where(InstanceWait.node_id == node_id)
+    for r in session.execute(waits):
         rows.append({"instance_id": r.instance_id, "process_id": r.process_id,
                      "deployment_id": r.deployment_id, "business_key": r.business_key,
-                     "node_id": r.node_id, "node_name": r.node_name, "wait_kind": "user_task",
-                     "waiting_since": r.created_at, "task_id": r.id, "assignee": r.assignee})
-
-    waits, field, not_boundary = wait_rows(session)
-    events = select(ProcessInstance.id, ProcessInstance.process_id,
-                    ProcessInstance.deployment_id, ProcessInstance.business_key,
-                    ProcessInstance.updated_at, field("node_id").label("node_id"),
-                    field("node_name").label("node_name"), field("kind").label("kind")
-                    ).select_from(ProcessInstance).join(waits, true()).where(
-        ProcessInstance.status == WAITING, ProcessInstance.updated_at <= cutoff,
-        field("kind") != "user_task", not_boundary, *filters)
-    if node_id:
-        events = events.where(field("node_id") == node_id)
-    seen = set()
-    for r in session.execute(events):
-        if (r.id, r.node_id) in seen:  # an event gateway lists each of its events
-            continue
-        seen.add((r.id, r.node_id))
-        rows.append({"instance_id": r.id, "process_id": r.process_id,
-                     "deployment_id": r.deployment_id, "business_key": r.business_key,
                      "node_id": r.node_id, "node_name": r.node_name, "wait_kind": r.kind,
-                     "waiting_since": r.updated_at, "task_id": None, "assignee": None})
+                     "waiting_since": r.since, "task_id": r.task_id, "assignee": r.assignee})
 
     stuck = []
     for row in rows:

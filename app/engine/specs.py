@@ -13,10 +13,11 @@ from pathlib import Path
 import jsonschema
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import EventBasedGatewayParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser, SpiffTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ScriptTask, UserTask
 
 from app.engine import operators
@@ -28,10 +29,21 @@ FORM_SCHEMA_PROP = "formJsonSchemaFilename"
 FORM_UI_PROP = "formUiSchemaFilename"
 
 
+class EventGatewayParser(EventBasedGatewayParser):
+    """An event-based gateway is where an instance waits (for delivery, for payment), so it
+    carries properties like a task: the reports read its ``stuckAfter``."""
+
+    def parse_extensions(self, node=None):
+        return SpiffTaskParser._parse_extensions(self.node if node is None else node)
+
+
 class OrderflowParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ServiceTaskParser, ServiceTask),
+        full_tag("eventBasedGateway"): (EventGatewayParser,
+                                        SpiffBpmnParser.PARSER_CLASSES[
+                                            full_tag("eventBasedGateway")][1]),
     }
 
 

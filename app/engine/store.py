@@ -21,6 +21,7 @@ from app.models.engine import (
     HumanTaskCandidate,
     Incident,
     InstanceEvent,
+    InstanceWait,
     Job,
     MessageSubscription,
     ProcessedMessage,
@@ -35,6 +36,7 @@ _subscription = MessageSubscription.__table__
 _event = InstanceEvent.__table__
 _processed = ProcessedMessage.__table__
 _incident = Incident.__table__
+_wait = InstanceWait.__table__
 
 
 # ---- history -----------------------------------------------------------------------------
@@ -106,6 +108,11 @@ _insert_events = insert(_event)
 _insert_processed = insert(_processed)
 _retry_of = (_job.c.instance_id == bindparam("where_instance")) & (_job.c.kind == "retry")
 _delete_retry = delete(_job).where(_retry_of)
+_insert_waits = insert(_wait)
+_delete_waits = delete(_wait).where(_wait.c.instance_id == bindparam("where_instance"))
+_delete_wait = delete(_wait).where(_wait.c.instance_id == bindparam("where_instance"),
+                                   _wait.c.node_id == bindparam("where_node"))
+_set_wait_status = update(_wait).where(_wait.c.instance_id == bindparam("where_instance"))
 _resolve = update(_incident).where(
     _incident.c.instance_id == bindparam("where_instance"), _incident.c.status == "open")
 
@@ -161,6 +168,7 @@ def save(session, instance: InstanceRow, workflow, recorder: StepRecorder,
     old_tasks = _known_open_tasks(instance)
     old_messages = {w["message"] for w in instance.waiting_at or () if w.get("kind") == "message"}
     old_due = instance.next_due_at
+    old_waits, old_status = instance.waiting_at, instance.status
     proj = project(workflow, old_tasks, ready)
     status = _settled_status(instance, proj, failed)
     values = {"state": serializer.dump(workflow), "waiting_at": proj.waits,
@@ -176,6 +184,7 @@ def save(session, instance: InstanceRow, workflow, recorder: StepRecorder,
         _save_subscriptions(conn, instance, proj, old_messages)
     if is_new or proj.next_due_at != old_due:
         _save_timer_job(conn, instance, proj.next_due_at, is_new)
+    _save_waits(conn, instance, old_waits, old_status, now)
     write_events(conn, instance, recorder, now)
     return proj
 
@@ -197,7 +206,47 @@ def save_status(session, instance: InstanceRow, recorder: StepRecorder) -> None:
               "end_reason": instance.end_reason, "updated_at": now}
     _update(conn, instance, values)
     instance.updated_at = now
+    # Rare actions: the instance's wait rows follow its status, or go when it ends.
+    where = {"where_instance": instance.id}
+    if instance.status in (RUNNING, WAITING, ERROR, SUSPENDED):
+        conn.execute(_set_wait_status, {**where, "status": instance.status})
+    else:
+        conn.execute(_delete_waits, where)
     write_events(conn, instance, recorder, now)
+
+
+def _wait_places(waits) -> dict[str, dict]:
+    """node id -> the wait there; boundary events are not places, an event gateway is one."""
+    places = {}
+    for wait in waits or ():
+        if not wait.get("boundary") and wait.get("node_id"):
+            places.setdefault(wait["node_id"], wait)
+    return places
+
+
+def _save_waits(conn, instance, old_waits, old_status, now):
+    """Keep instance_wait in step: rows only for active instances; ``since`` survives units
+    that leave the instance where it stands, so it is when it got there."""
+    active = instance.status in (RUNNING, WAITING, ERROR, SUSPENDED)
+    new = _wait_places(instance.waiting_at) if active else {}
+    old = _wait_places(old_waits)
+    where = {"where_instance": instance.id}
+    if not new:
+        if old:
+            conn.execute(_delete_waits, where)
+        return
+    for node_id, wait in old.items():
+        if node_id not in new or new[node_id].get("task_id") != wait.get("task_id"):
+            conn.execute(_delete_wait, {**where, "where_node": node_id})
+    added = [{"instance_id": instance.id, "node_id": node_id, "process_id": instance.process_id,
+              "status": instance.status, "kind": wait["kind"], "node_name": wait.get("node_name"),
+              "task_id": wait.get("task_id"), "since": now}
+             for node_id, wait in new.items()
+             if node_id not in old or old[node_id].get("task_id") != wait.get("task_id")]
+    if old_status != instance.status and len(added) < len(new):
+        conn.execute(_set_wait_status, {**where, "status": instance.status})
+    if added:
+        conn.execute(_insert_waits, added)
 
 
 def _save_human_tasks(conn, instance, proj, old_tasks, recorder, now):

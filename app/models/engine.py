@@ -246,3 +246,25 @@ class EngineCommand(db.Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     result_instance_id: Mapped[int | None] = mapped_column(Integer)
     __table_args__ = (Index("ix_engine_command_due", "status", "due_at"),)
+
+
+class InstanceWait(db.Model):
+    """Where each active instance stands now, one row per node (boundary events left out), and
+    since when: the reports' index (stuck, heatmap counts, a node's instances) instead of
+    expanding every active instance's waiting_at JSON. Written by the store with the state."""
+
+    __tablename__ = "instance_wait"
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # the instance's, kept in step
+    kind: Mapped[str] = mapped_column(String(20))  # user_task | message | timer | event
+    node_name: Mapped[str | None] = mapped_column(String(200))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    __table_args__ = (
+        Index("ix_wait_since", "since"),
+        Index("ix_wait_process_node", "process_id", "node_id", "status"),
+        Index("ix_wait_node_since", "node_id", "since"),
+    )

@@ -43,25 +43,29 @@ def fail_approvals(monkeypatch):
     monkeypatch.setattr(order_domain, "approve", broken)
 
 
-def test_an_order_left_on_credit_hold_is_stuck_after_a_day_and_not_before(o2c, frozen_clock):
+def test_an_order_left_on_credit_hold_is_stuck_after_its_threshold_and_not_before(
+        o2c, frozen_clock):
+    """The diagram says: credit review stuck after 8 h, waiting for goods after 14 days."""
     held = place(o2c, "C-1004", [("FUR-DESK-1400", 3)])  # over the credit limit
     short = place(o2c, "C-1001", [("FUR-TABLE-MTG", 3)])  # 2 on hand
     assert o2c.complete("gina", short, "approve_manager", {"decision": "approve"}
                         ).status_code == 200
-    clock.travel(timedelta(hours=23))
+    clock.travel(timedelta(hours=7))
     stuck = report(o2c, "stuck", process_id="order_lifecycle")
     assert stuck["items"] == [] and stuck["total"] == 0
-    early = report(o2c, "stuck", min_age_hours=12, node_id="credit_review")
+    early = report(o2c, "stuck", min_age_hours=6, node_id="credit_review")
     assert [r["order"]["number"] for r in early["items"]] == [held]
 
     clock.travel(timedelta(hours=1, minutes=1))
+    assert [r["node_id"] for r in report(o2c, "stuck")["items"]] == ["credit_review"]
+    clock.travel(timedelta(days=14))
     rows = {r["node_id"]: r for r in report(o2c, "stuck")["items"]}
     assert set(rows) == {"credit_review", "wait_goods"}
     hold = rows["credit_review"]
     assert hold["business_key"] == held and hold["wait_kind"] == "user_task"
     assert hold["candidate_groups"] == ["credit_controller"] and hold["assignee"] is None
     assert hold["order"]["customer_code"] == "C-1004" and hold["order"]["amount"] == "8068.20"
-    assert hold["threshold_seconds"] == 24 * 3600 and hold["version"] == 1
+    assert hold["threshold_seconds"] == 8 * 3600 and hold["version"] == 1
     assert hold["last_event"]["kind"] in ("step", "started")
     assert rows["wait_goods"]["business_key"] == short
     assert rows["wait_goods"]["wait_kind"] == "message"
@@ -264,3 +268,14 @@ def test_only_process_owners_see_the_reports_and_bad_input_is_a_422(o2c):
                        json={"action": "explode", "instance_ids": ["x"]})
     assert unknown.status_code == 422
     assert set(unknown.get_json()["details"]) == {"action", "instance_ids"}
+
+
+def test_the_lifecycle_diagram_sets_its_own_stuck_thresholds(o2c):
+    from app.engine import reports
+
+    [thresholds] = reports.node_thresholds(o2c.session, "order_lifecycle").values()
+    # Event-based gateways carry the property too: payment is awaited for weeks, not a day.
+    assert thresholds["wait_payment"] == timedelta(days=60)
+    assert thresholds["wait_delivery"] == timedelta(days=7)
+    assert thresholds["credit_review"] == timedelta(hours=8)
+    assert thresholds["record_delivery"] == reports.DEFAULT_STUCK_AFTER
