@@ -167,6 +167,7 @@ def seed(db, args, now):
                          "updated_at": since})
             waiting.append((i, node_id))
             places.append({"instance_id": i, "node_id": node_id, "process_id": PROCESS_ID,
+                           "deployment_id": dep_id, "business_key": f"SO-{i:08d}",
                            "status": "waiting", "kind": kind, "node_name": node_name,
                            "task_id": entry.get("task_id"), "since": since})
         bulk(conn, pi, rows)

@@ -25,6 +25,7 @@ def _nodes_with(*statuses) -> list[str]:
     return sorted(node for node, status in WAIT_STATUS.items() if status in statuses)
 
 
+LIFECYCLE = "order_lifecycle"
 # Exception paths that are a wait at a node of the lifecycle.
 WAIT_CATEGORIES = {
     "credit_hold": _nodes_with("credit_hold"),
@@ -146,12 +147,16 @@ def exception_board(session, *, period_days=30, per_group=50, now=None) -> dict:
     now = now or clock.now()
     since = now - timedelta(days=period_days)
     found = {category: [] for category in LABELS}
-    category_of = {node: category for category, nodes in WAIT_CATEGORIES.items()
-                   for node in nodes}
-    for row in reports.waiting_at_nodes(session, sorted(category_of)):  # one scan for all
-        found[category_of[row["node_id"]]].append({
-            "key": row["business_key"], "since": row["since"], "node_id": row["node_id"],
-            "instance_id": row["instance_id"], "detail": None})
+    # Waits: counted and aged in SQL; only each category's oldest rows are read.
+    figures = {}
+    for category, nodes in WAIT_CATEGORIES.items():
+        counts = reports.wait_counts(session, nodes, process_ids=[LIFECYCLE])
+        figures[category] = _wait_figures(counts.values(), now)
+        found[category] = [
+            {"key": row["business_key"], "since": row["since"], "node_id": row["node_id"],
+             "instance_id": row["instance_id"], "detail": None}
+            for row in reports.waiting_at_nodes(session, nodes, process_ids=[LIFECYCLE],
+                                                limit=per_group)]
     found["dunning"] += _dunning(session)
     found["incident"] = [
         {"key": key, "since": first, "node_id": node, "instance_id": instance_id,
@@ -167,7 +172,8 @@ def exception_board(session, *, period_days=30, per_group=50, now=None) -> dict:
             select(SalesOrder.number, SalesOrder.cancelled_at, SalesOrder.process_instance_id,
                    SalesOrder.end_reason).where(SalesOrder.cancelled_at >= since))]
     orders = orders_by_number(session, [i["key"] for items in found.values() for i in items])
-    groups = [_group(category, found[category], orders, now, per_group) for category in LABELS]
+    groups = [_group(category, found[category], orders, now, per_group, figures.get(category))
+              for category in LABELS]
     return {"since": since, "total": sum(g["count"] for g in groups), "groups": groups}
 
 
@@ -185,7 +191,19 @@ def _dunning(session) -> list[dict]:
              "detail": f"dunning level {level}"} for number, due, level, instance_id in rows]
 
 
-def _group(category, items, orders, now, per_group) -> dict:
+def _wait_figures(counts, now) -> dict:
+    """count, oldest and average age of a category's waits from the per-node aggregates."""
+    counts = [c for c in counts if c["count"]]
+    total = sum(c["count"] for c in counts)
+    if not total:
+        return {"count": 0, "oldest_age_seconds": None, "avg_age_seconds": None}
+    oldest = min(c["oldest"] for c in counts)
+    mean_epoch = sum(c["avg_epoch"] * c["count"] for c in counts) / total
+    return {"count": total, "oldest_age_seconds": int((now - oldest).total_seconds()),
+            "avg_age_seconds": round(now.timestamp() - mean_epoch)}
+
+
+def _group(category, items, orders, now, per_group, figures=None) -> dict:
     seen, rows = set(), []
     for item in sorted(items, key=lambda i: i["since"]):
         order = orders.get(item["key"])
@@ -197,7 +215,7 @@ def _group(category, items, orders, now, per_group) -> dict:
                      "node_id": item["node_id"], "instance_id": item["instance_id"],
                      "detail": item["detail"], "link": f"/orders/{order['number']}"})
     ages = [r["age_seconds"] for r in rows]
-    return {"category": category, "label": LABELS[category], "count": len(rows),
-            "oldest_age_seconds": max(ages) if ages else None,
-            "avg_age_seconds": round(sum(ages) / len(ages)) if ages else None,
+    figures = figures or {"count": len(rows), "oldest_age_seconds": max(ages) if ages else None,
+                          "avg_age_seconds": round(sum(ages) / len(ages)) if ages else None}
+    return {"category": category, "label": LABELS[category], **figures,
             "items": rows[:per_group]}

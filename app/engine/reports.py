@@ -9,7 +9,7 @@ million instances of which tens of thousands wait:
     ix_wait_since                instance_wait(since)             -- stuck
     ix_wait_process_node         instance_wait(process_id, node_id, status)   -- heatmap counts
     ix_wait_node_since           instance_wait(node_id, since)    -- a node's instances
-    ix_instance_status_updated   process_instance(status, updated_at)   -- silent
+    ix_wait_kind_since           instance_wait(kind, since)       -- silent
     ix_human_task_state_created  human_task(state, created_at)      -- added for these reports
     ix_human_task_open_due       human_task(state, due_at)
     ix_incident_status_instance  incident(status, instance_id)
@@ -18,8 +18,8 @@ million instances of which tens of thousands wait:
 """
 from datetime import timedelta
 
-from sqlalchemy import exists, func, select
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from sqlalchemy import and_, false, func, or_, select
 
 from app.engine import clock, deployments
 from app.models.engine import (
@@ -31,8 +31,6 @@ from app.models.engine import (
     HumanTaskCandidate,
     InstanceEvent,
     InstanceWait,
-    Job,
-    MessageSubscription,
     ProcessDefinition,
     ProcessInstance,
 )
@@ -129,20 +127,39 @@ def waiting_at_nodes(session, node_ids, *, process_ids=None, business_keys=None,
                      limit=None) -> list[dict]:
     """Active (not failed) instances waiting at any of ``node_ids`` now, oldest first, one row
     per instance and node; since = when the instance got there (ix_wait_node_since)."""
-    query = (select(InstanceWait.instance_id, ProcessInstance.business_key,
-                    ProcessInstance.status, InstanceWait.since, InstanceWait.node_id,
-                    InstanceWait.kind, HumanTask.assignee)
-             .join(ProcessInstance, ProcessInstance.id == InstanceWait.instance_id)
+    query = (select(InstanceWait.instance_id, InstanceWait.business_key, InstanceWait.status,
+                    InstanceWait.since, InstanceWait.node_id, InstanceWait.kind,
+                    HumanTask.assignee)
              .outerjoin(HumanTask, HumanTask.id == InstanceWait.task_id)
              .where(InstanceWait.node_id.in_(list(node_ids)),
                     InstanceWait.status.in_((RUNNING, WAITING, SUSPENDED)),
-                    *instance_filters(process_ids=process_ids, business_keys=business_keys))
+                    *wait_filters(process_ids=process_ids, business_keys=business_keys))
              .order_by(InstanceWait.since, InstanceWait.instance_id, InstanceWait.node_id))
     if limit is not None:
         query = query.limit(limit)
     return [{"instance_id": r.instance_id, "business_key": r.business_key, "status": r.status,
              "node_id": r.node_id, "wait_kind": r.kind, "assignee": r.assignee,
              "since": r.since} for r in session.execute(query)]
+
+
+def wait_counts(session, node_ids, *, process_ids=None) -> dict[str, dict]:
+    """node -> {count, oldest, avg_since_epoch} of the active (not failed) instances there,
+    without reading a row per instance (ix_wait_process_node)."""
+    epoch = _epoch_seconds(session, InstanceWait.since)
+    rows = session.execute(
+        select(InstanceWait.node_id, func.count(), func.min(InstanceWait.since), func.avg(epoch))
+        .where(InstanceWait.node_id.in_(list(node_ids)),
+               InstanceWait.status.in_((RUNNING, WAITING, SUSPENDED)),
+               *wait_filters(process_ids=process_ids))
+        .group_by(InstanceWait.node_id))
+    return {node: {"count": count, "oldest": oldest, "avg_epoch": float(avg) if avg else None}
+            for node, count, oldest, avg in rows}
+
+
+def _epoch_seconds(session, column):
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", column)
+    return (func.julianday(column) - 2440587.5) * 86400.0
 
 
 def instance_filters(process_id=None, version=None, business_keys=None, process_ids=None):
@@ -156,6 +173,21 @@ def instance_filters(process_id=None, version=None, business_keys=None, process_
             select(Deployment.id).where(Deployment.version == version)))
     if business_keys is not None:  # a list or a SELECT of keys (the API's customer filter)
         conditions.append(ProcessInstance.business_key.in_(business_keys))
+    return conditions
+
+
+def wait_filters(process_id=None, version=None, business_keys=None, process_ids=None):
+    """The report filters on instance_wait's own copies of the instance's columns."""
+    conditions = []
+    if process_id:
+        conditions.append(InstanceWait.process_id == process_id)
+    if process_ids is not None:
+        conditions.append(InstanceWait.process_id.in_(process_ids))
+    if version is not None:
+        conditions.append(InstanceWait.deployment_id.in_(
+            select(Deployment.id).where(Deployment.version == version)))
+    if business_keys is not None:  # a list or a SELECT of keys (the API's customer filter)
+        conditions.append(InstanceWait.business_key.in_(business_keys))
     return conditions
 
 
@@ -195,54 +227,65 @@ def _groups(session, task_ids) -> dict[str, list[str]]:
 
 
 # -- stuck ------------------------------------------------------------------------------------
+def latest_thresholds(session, process_id=None) -> dict[tuple[str, str], timedelta]:
+    """(process, node) -> stuckAfter of the newest version of each process (older versions'
+    instances are judged by the newest diagram's thresholds)."""
+    newest: dict[str, int] = {}
+    thresholds = node_thresholds(session, process_id)
+    for deployment_id, pid in thresholds:
+        newest[pid] = max(newest.get(pid, 0), deployment_id)
+    return {(pid, node): limit for (deployment_id, pid), nodes in thresholds.items()
+            if newest[pid] == deployment_id for node, limit in nodes.items()}
+
+
+def _past_threshold(thresholds, min_age, now):
+    """Waits older than their node's threshold, as one condition (ix_wait_since per branch)."""
+    if min_age is not None:
+        return InstanceWait.since <= now - min_age
+    special = {key: limit for key, limit in thresholds.items() if limit != DEFAULT_STUCK_AFTER}
+    at = [and_(InstanceWait.process_id == pid, InstanceWait.node_id == node) for pid, node in special]
+    branches = [and_(at_node, InstanceWait.since <= now - limit)
+                for at_node, limit in zip(at, special.values())]
+    branches.append(and_(InstanceWait.since <= now - DEFAULT_STUCK_AFTER, ~or_(false(), *at)))
+    return or_(*branches)
+
+
 def stuck_instances(session, *, process_id=None, version=None, node_id=None, min_age=None,
                     business_keys=None, limit=100, offset=0, now=None) -> dict:
     """Instances waiting at the same node longer than its threshold: the node's ``stuckAfter``
     property (default 24 h), or ``min_age`` for every node when given.
 
-    One range over instance_wait (ix_wait_since): every place an instance has stood on since
-    before the cutoff, user tasks and events alike; boundary events are not places.
+    Counted and paged in SQL over instance_wait (ix_wait_since): user tasks and events alike,
+    since = when the instance got to the node; boundary events are not places.
     """
     now = now or clock.now()
-    thresholds = node_thresholds(session, process_id)
-    if min_age is not None:
-        floor = min_age
-    else:
-        floor = min([t for nodes in thresholds.values() for t in nodes.values()]
-                    or [DEFAULT_STUCK_AFTER])
-    cutoff = now - floor
-    filters = instance_filters(process_id, version, business_keys)
-    rows = []
-
-    waits = (select(InstanceWait.instance_id, InstanceWait.node_id, InstanceWait.node_name,
-                    InstanceWait.kind, InstanceWait.since, InstanceWait.task_id,
-                    HumanTask.assignee, ProcessInstance.process_id,
-                    ProcessInstance.deployment_id, ProcessInstance.business_key)
-             .join(ProcessInstance, ProcessInstance.id == InstanceWait.instance_id)
-             .outerjoin(HumanTask, HumanTask.id == InstanceWait.task_id)
-             .where(InstanceWait.since <= cutoff, InstanceWait.status == WAITING, *filters))
+    thresholds = latest_thresholds(session, process_id)
+    conditions = [InstanceWait.status == WAITING, InstanceWait.kind != "none",
+                  _past_threshold(thresholds, min_age, now),
+                  *wait_filters(process_id, version, business_keys)]
     if node_id:
-        waits = waits.where(InstanceWait.node_id == node_id)
-    for r in session.execute(waits):
-        rows.append({"instance_id": r.instance_id, "process_id": r.process_id,
-                     "deployment_id": r.deployment_id, "business_key": r.business_key,
-                     "node_id": r.node_id, "node_name": r.node_name, "wait_kind": r.kind,
-                     "waiting_since": r.since, "task_id": r.task_id, "assignee": r.assignee})
-
-    stuck = []
-    for row in rows:
-        limit_for_node = min_age if min_age is not None else thresholds.get(
-            (row["deployment_id"], row["process_id"]), {}).get(row["node_id"],
-                                                              DEFAULT_STUCK_AFTER)
-        age = now - row["waiting_since"]
-        if age >= limit_for_node:
-            row.update(age_seconds=int(age.total_seconds()),
-                       threshold_seconds=int(limit_for_node.total_seconds()))
-            stuck.append(row)
-    stuck.sort(key=lambda r: (r["waiting_since"], r["instance_id"], r["node_id"]))
-    page = stuck[offset:offset + limit]
-    decorate(session, page)
-    return {"items": page, "total": len(stuck), "limit": limit, "offset": offset}
+        conditions.append(InstanceWait.node_id == node_id)
+    total = session.scalar(select(func.count()).select_from(InstanceWait).where(*conditions))
+    page = session.execute(
+        select(InstanceWait.instance_id, InstanceWait.node_id, InstanceWait.node_name,
+               InstanceWait.kind, InstanceWait.since, InstanceWait.task_id,
+               InstanceWait.process_id, InstanceWait.deployment_id, InstanceWait.business_key,
+               HumanTask.assignee)
+        .outerjoin(HumanTask, HumanTask.id == InstanceWait.task_id).where(*conditions)
+        .order_by(InstanceWait.since, InstanceWait.instance_id, InstanceWait.node_id)
+        .offset(offset).limit(limit))
+    items = []
+    for r in page:
+        threshold = min_age if min_age is not None else thresholds.get(
+            (r.process_id, r.node_id), DEFAULT_STUCK_AFTER)
+        items.append({"instance_id": r.instance_id, "process_id": r.process_id,
+                      "deployment_id": r.deployment_id, "business_key": r.business_key,
+                      "node_id": r.node_id, "node_name": r.node_name, "wait_kind": r.kind,
+                      "waiting_since": r.since, "task_id": r.task_id, "assignee": r.assignee,
+                      "age_seconds": int((now - r.since).total_seconds()),
+                      "threshold_seconds": int(threshold.total_seconds())})
+    decorate(session, items)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 def decorate(session, rows):
@@ -256,28 +299,38 @@ def decorate(session, rows):
         row["last_event"] = _event_dict(last.get(row["instance_id"]))
 
 
+# Waits nothing outside the instance can end: a signal no one sends, or no wait at all.
+SILENT_KINDS = ("none", "event")
+
+
 def silent_instances(session, *, min_age=DEFAULT_STUCK_AFTER, process_id=None, version=None,
                      business_keys=None, limit=100, offset=0, now=None) -> dict:
-    """Running or waiting, unchanged for ``min_age``, and nothing that could ever move them on:
-    no open task, no job (timer or retry), no message subscription — the silent kind.
-
-    ix_instance_status_updated for the range; the three NOT EXISTS probe ix_human_task_instance,
-    job's unique (instance_id, kind) and ix_subscription_instance."""
+    """Running or waiting for ``min_age`` with nothing that could ever move them on: no open
+    task, no timer, no message — the silent kind. instance_wait rows of kind "none" (standing
+    nowhere) or "event" (ix_wait_kind_since), less instances that also wait for something that
+    can come."""
     now = now or clock.now()
-    query = select(ProcessInstance).where(
-        ProcessInstance.status.in_((RUNNING, WAITING)),
-        ProcessInstance.updated_at <= now - min_age,
-        ~exists().where(HumanTask.instance_id == ProcessInstance.id, HumanTask.state == "open"),
-        ~exists().where(Job.instance_id == ProcessInstance.id),
-        ~exists().where(MessageSubscription.instance_id == ProcessInstance.id),
-        *instance_filters(process_id, version, business_keys))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    found = list(session.scalars(query.order_by(ProcessInstance.updated_at, ProcessInstance.id)
-                                 .offset(offset).limit(limit)))
-    rows = [{"instance_id": i.id, "process_id": i.process_id, "deployment_id": i.deployment_id,
-             "business_key": i.business_key, "status": i.status,
-             "waiting_at": [w.get("node_id") for w in i.waiting_at or ()],
-             "since": i.updated_at, "age_seconds": int((now - i.updated_at).total_seconds())}
-            for i in found]
+    movable = select(InstanceWait.instance_id).where(
+        InstanceWait.kind.not_in(SILENT_KINDS)).scalar_subquery()
+    conditions = [InstanceWait.kind.in_(SILENT_KINDS), InstanceWait.status.in_((RUNNING, WAITING)),
+                  InstanceWait.since <= now - min_age, InstanceWait.instance_id.not_in(movable),
+                  *wait_filters(process_id, version, business_keys)]
+    since = func.min(InstanceWait.since)
+    grouped = (select(InstanceWait.instance_id, since.label("since"))
+               .where(*conditions).group_by(InstanceWait.instance_id))
+    total = session.scalar(select(func.count()).select_from(grouped.subquery()))
+    page = session.execute(grouped.order_by(since, InstanceWait.instance_id)
+                           .offset(offset).limit(limit)).all()
+    found = {i.id: i for i in session.scalars(select(ProcessInstance).where(
+        ProcessInstance.id.in_([p.instance_id for p in page])))}
+    rows = []
+    for instance_id, waited_since in page:
+        i = found[instance_id]
+        rows.append({"instance_id": i.id, "process_id": i.process_id,
+                     "deployment_id": i.deployment_id, "business_key": i.business_key,
+                     "status": i.status,
+                     "waiting_at": [w.get("node_id") for w in i.waiting_at or ()],
+                     "since": waited_since,
+                     "age_seconds": int((now - waited_since).total_seconds())})
     decorate(session, rows)
     return {"items": rows, "total": total, "limit": limit, "offset": offset}

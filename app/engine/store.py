@@ -215,21 +215,26 @@ def save_status(session, instance: InstanceRow, recorder: StepRecorder) -> None:
     write_events(conn, instance, recorder, now)
 
 
-def _wait_places(waits) -> dict[str, dict]:
+NOWHERE = {"kind": "none"}  # an active instance that waits for nothing: the silent kind
+
+
+def _wait_places(waits, active=True) -> dict[str, dict]:
     """node id -> the wait there; boundary events are not places, an event gateway is one."""
+    if not active:
+        return {}
     places = {}
     for wait in waits or ():
         if not wait.get("boundary") and wait.get("node_id"):
             places.setdefault(wait["node_id"], wait)
-    return places
+    return places or {"": NOWHERE}
 
 
 def _save_waits(conn, instance, old_waits, old_status, now):
     """Keep instance_wait in step: rows only for active instances; ``since`` survives units
     that leave the instance where it stands, so it is when it got there."""
-    active = instance.status in (RUNNING, WAITING, ERROR, SUSPENDED)
-    new = _wait_places(instance.waiting_at) if active else {}
-    old = _wait_places(old_waits)
+    new = _wait_places(instance.waiting_at, instance.status in (RUNNING, WAITING, ERROR, SUSPENDED))
+    old = _wait_places(old_waits, old_status in (RUNNING, WAITING, ERROR, SUSPENDED)
+                       and instance.revision > 1)
     where = {"where_instance": instance.id}
     if not new:
         if old:
@@ -239,6 +244,7 @@ def _save_waits(conn, instance, old_waits, old_status, now):
         if node_id not in new or new[node_id].get("task_id") != wait.get("task_id"):
             conn.execute(_delete_wait, {**where, "where_node": node_id})
     added = [{"instance_id": instance.id, "node_id": node_id, "process_id": instance.process_id,
+              "deployment_id": instance.deployment_id, "business_key": instance.business_key,
               "status": instance.status, "kind": wait["kind"], "node_name": wait.get("node_name"),
               "task_id": wait.get("task_id"), "since": now}
              for node_id, wait in new.items()

@@ -256,10 +256,14 @@ class InstanceWait(db.Model):
     __tablename__ = "instance_wait"
     instance_id: Mapped[int] = mapped_column(
         ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
+    # "" with kind "none": active, and standing nowhere (nothing can move it: silent).
     node_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # Copied from the instance so the reports filter and count without joining it.
     process_id: Mapped[str] = mapped_column(String(200))
+    deployment_id: Mapped[int] = mapped_column(Integer)
+    business_key: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20))  # the instance's, kept in step
-    kind: Mapped[str] = mapped_column(String(20))  # user_task | message | timer | event
+    kind: Mapped[str] = mapped_column(String(20))  # user_task | message | timer | event | none
     node_name: Mapped[str | None] = mapped_column(String(200))
     task_id: Mapped[str | None] = mapped_column(String(36))
     since: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -267,4 +271,5 @@ class InstanceWait(db.Model):
         Index("ix_wait_since", "since"),
         Index("ix_wait_process_node", "process_id", "node_id", "status"),
         Index("ix_wait_node_since", "node_id", "since"),
+        Index("ix_wait_kind_since", "kind", "since"),
     )

@@ -44,6 +44,8 @@ def upgrade():
     sa.Column('instance_id', sa.Integer(), nullable=False),
     sa.Column('node_id', sa.String(length=200), nullable=False),
     sa.Column('process_id', sa.String(length=200), nullable=False),
+    sa.Column('deployment_id', sa.Integer(), nullable=False),
+    sa.Column('business_key', sa.String(length=200), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('node_name', sa.String(length=200), nullable=True),
@@ -53,6 +55,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('instance_id', 'node_id')
     )
     with op.batch_alter_table('instance_wait', schema=None) as batch_op:
+        batch_op.create_index('ix_wait_kind_since', ['kind', 'since'], unique=False)
         batch_op.create_index('ix_wait_node_since', ['node_id', 'since'], unique=False)
         batch_op.create_index('ix_wait_process_node', ['process_id', 'node_id', 'status'], unique=False)
         batch_op.create_index('ix_wait_since', ['since'], unique=False)
@@ -74,10 +77,14 @@ def _fill_instance_wait():
     """Where active instances stand now, from their waiting_at (since: their last change)."""
     instance = sa.table('process_instance', sa.column('id', sa.Integer),
                         sa.column('process_id', sa.String), sa.column('status', sa.String),
+                        sa.column('deployment_id', sa.Integer),
+                        sa.column('business_key', sa.String),
                         sa.column('waiting_at', sa.JSON),
                         sa.column('updated_at', app.models.types.UTCDateTime()))
     wait = sa.table('instance_wait', sa.column('instance_id', sa.Integer),
                     sa.column('node_id', sa.String), sa.column('process_id', sa.String),
+                    sa.column('deployment_id', sa.Integer),
+                    sa.column('business_key', sa.String),
                     sa.column('status', sa.String), sa.column('kind', sa.String),
                     sa.column('node_name', sa.String), sa.column('task_id', sa.String),
                     sa.column('since', app.models.types.UTCDateTime()))
@@ -89,7 +96,10 @@ def _fill_instance_wait():
         for w in r.waiting_at or ():
             if not w.get('boundary') and w.get('node_id'):
                 places.setdefault(w['node_id'], w)
+        if not places:  # active and waiting for nothing: the silent kind
+            places[''] = {'kind': 'none'}
         rows += [{'instance_id': r.id, 'node_id': node_id, 'process_id': r.process_id,
+                  'deployment_id': r.deployment_id, 'business_key': r.business_key,
                   'status': r.status, 'kind': w['kind'], 'node_name': w.get('node_name'),
                   'task_id': w.get('task_id'), 'since': r.updated_at}
                  for node_id, w in places.items()]
@@ -113,6 +123,7 @@ def downgrade():
         batch_op.drop_index('ix_wait_since')
         batch_op.drop_index('ix_wait_process_node')
         batch_op.drop_index('ix_wait_node_since')
+        batch_op.drop_index('ix_wait_kind_since')
 
     op.drop_table('instance_wait')
     with op.batch_alter_table('engine_command', schema=None) as batch_op:
