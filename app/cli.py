@@ -22,6 +22,9 @@ DEMO_USERS = [
     ("fran", "fran", ["finance"], "Fran Finance"),
     ("ada", "ada", ["analyst"], "Ada Analyst"),
     ("otto", "otto", ["process_owner"], "Otto Owner"),
+    ("pia", "pia", ["purchasing", "planner"], "Pia Purchasing"),
+    ("max", "max", ["production"], "Max Maker"),
+    ("quinn", "quinn", ["quality"], "Quinn Quality"),
 ]
 
 

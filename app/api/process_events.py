@@ -32,3 +32,17 @@ def tell_orders(message: str, order_ids, fact_key: str, payload: dict | None = N
             # Not waiting (yet or any more): the fact is recorded; the process reads it later.
             log.info("%s for %s not delivered: %s", message, number, err.message)
     return delivered
+
+
+def tell_process(message: str, business_key: str, fact_key: str, payload: dict | None = None,
+                 actor=None) -> bool:
+    """Deliver ``message`` to the instance with this business key (e.g. a purchase order's
+    procurement process); False when nothing waits for it (the fact is recorded anyway)."""
+    try:
+        runtime().deliver_message(message, business_key=business_key, payload=payload or {},
+                                  message_id=f"{message}:{fact_key}:{business_key}",
+                                  **({"actor": actor} if actor else {}))
+    except (NotFound, InvalidState) as err:
+        log.info("%s for %s not delivered: %s", message, business_key, err.message)
+        return False
+    return True

@@ -3,10 +3,11 @@ from decimal import Decimal
 
 from flask import g
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.api import process_events
 from app.api.auth import require_group
+from app.api.procurement import receive_against_po
 from app.api.schemas import StrictSchema
 from app.domain import inventory
 from app.extensions import db
@@ -49,6 +50,14 @@ class ReceiptSchema(StrictSchema):
                           validate=validate.Length(1, 10000))
     expiry = fields.Date(load_default=None)
     reference = fields.String(load_default=None, validate=validate.Length(1, 64))
+    # A receipt against a purchase order (its number): the PO's process is told; needs a reference.
+    purchase_order = fields.String(load_default=None, validate=validate.Length(1, 32))
+
+    @validates_schema
+    def _po_needs_reference(self, data, **kwargs):
+        if data.get("purchase_order") and not data.get("reference"):
+            raise ValidationError("a receipt against a purchase order needs a reference",
+                                  "reference")
 
 
 class AdjustmentSchema(StrictSchema):
@@ -87,6 +96,8 @@ class MovementSchema(Schema):
     replayed = fields.Boolean()
     levels = fields.List(fields.Nested(LevelSchema))
     fulfilled_orders = fields.List(fields.Integer())
+    goods_receipt = fields.String()
+    purchase_order = fields.String()
 
 
 class BinAvailabilitySchema(Schema):
@@ -150,6 +161,9 @@ def get_availability(args):
 @blp.arguments(ReceiptSchema)
 @blp.response(201, MovementSchema)
 def post_receipt(args):
+    if args["purchase_order"]:
+        result = receive_against_po(args, g.actor)
+        return result, 200 if result["replayed"] else 201
     result = inventory.receive_for_requests(
         db.session, sku=args["sku"], warehouse=args["warehouse"], bin=args["bin"],
         quantity=args["quantity"], batch=args["batch"], serials=args["serials"],

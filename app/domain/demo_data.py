@@ -176,6 +176,21 @@ CUSTOMERS = [
 ]
 
 
+# Manufacturing: ergonomic chairs are finished in-house — the caster set and gas lift are fitted
+# and the chair is load-tested — so a chair shortage becomes a work order (and purchase orders
+# for short parts) rather than a purchase.
+WORK_CENTRES = [("WC-ASSY", "Chair assembly line 椅子装配线"), ("WC-TEST", "Test bench 检测台")]
+BOMS = [("FUR-CHAIR-ERG", [("SPR-CASTER-50", "1"), ("SPR-GASLIFT", "1")])]
+ROUTINGS = [("FUR-CHAIR-ERG", [
+    {"work_centre": "WC-ASSY", "description": "Fit gas lift and caster set",
+     "setup_minutes": "15", "run_minutes": "6"},
+    {"work_centre": "WC-TEST", "description": "Load and height test",
+     "setup_minutes": "5", "run_minutes": "3"}])]
+# Suppliers' prices for what is bought: 60% of the standard list price (purchase orders are
+# priced from these, and their approval tier follows the amount).
+PURCHASE_PRICE_FACTOR = Decimal("0.60")
+
+
 def _opening_stock(today: date) -> list[dict]:
     """Opening stock; FUR-TABLE-MTG, ELE-PRN-A3, ELE-LAP-14, SPR-FUSER-A3 and SPR-LAPBAT-14 are
     deliberately short so an ordinary order of them takes the shortage path."""
@@ -259,11 +274,47 @@ def seed(session, *, today: date | None = None) -> dict:
         if not _exists(session, Customer.code, data["code"]):
             customers.create_customer(session, data)
             created["customers"] += 1
+    created.update(_seed_manufacturing(session))
     for line in _opening_stock(today):
         key = "-".join(filter(None, (line["sku"], line["warehouse"], line["bin"],
                                      line.get("batch"))))
         movement = receive(session, doc_type="opening_stock", doc_id=f"DEMO-OPEN-{key}",
                            user=SEED_USER, **line)
         created["stock_receipts"] += 0 if movement.replayed else 1
+    session.flush()
+    return created
+
+
+def _seed_manufacturing(session) -> dict:
+    """Work centres, the chair's BOM and routing, and supplier prices (each once)."""
+    from app.domain import boms, planning_data
+    from app.models.manufacturing import Bom, Routing, WorkCentre
+    from app.models.procurement import SupplierPrice
+
+    created = dict.fromkeys(("work_centres", "boms", "routings", "supplier_prices"), 0)
+    for code, name in WORK_CENTRES:
+        if not _exists(session, WorkCentre.code, code):
+            planning_data.create_work_centre(session, code, name)
+            created["work_centres"] += 1
+    product_id = {p.sku: p.id for p in session.scalars(select(Product))}
+    for sku, lines in BOMS:
+        if not _exists(session, Bom.product_id, product_id[sku]):
+            boms.create_bom(session, product=sku, note="demo: assembled in-house", lines=[
+                {"component": c, "qty_per": Decimal(q)} for c, q in lines])
+            created["boms"] += 1
+    for sku, operations in ROUTINGS:
+        if not _exists(session, Routing.product_id, product_id[sku]):
+            planning_data.set_routing(session, sku, operations)
+            created["routings"] += 1
+    standard = {sku: Decimal(price) for sku, _, _, _, price, *_ in PRODUCTS}
+    for product in session.scalars(select(Product).where(Product.default_supplier_id.is_not(None))):
+        if product.sku not in standard or session.scalar(select(SupplierPrice.id).where(
+                SupplierPrice.supplier_id == product.default_supplier_id,
+                SupplierPrice.product_id == product.id)):
+            continue
+        session.add(SupplierPrice(
+            supplier_id=product.default_supplier_id, product_id=product.id, min_qty=Decimal(0),
+            unit_price=(standard[product.sku] * PURCHASE_PRICE_FACTOR).quantize(Decimal("0.01"))))
+        created["supplier_prices"] += 1
     session.flush()
     return created
