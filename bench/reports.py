@@ -90,6 +90,7 @@ def seed(db, args, now):
         InstanceEvent,
         InstanceWait,
         Job,
+        NodeVisit,
         MessageSubscription,
         ProcessInstance,
     )
@@ -198,10 +199,14 @@ def seed(db, args, now):
         bulk(conn, pi, rows)
         bulk(conn, Incident.__table__, incs)
         # history for the heatmap period
-        events = []
+        events, visits = [], []
         for k, (i, created) in enumerate(recent):
             node_id, pred = timed[k % len(timed)]
             entered = created + timedelta(minutes=5)
+            left = entered + timedelta(minutes=10 + k % 3000)
+            visits.append({"instance_id": i, "process_id": PROCESS_ID, "node_id": node_id,
+                           "entered_at": entered, "left_at": left,
+                           "seconds": int((left - entered).total_seconds())})
             events += [
                 {"instance_id": i, "at": created, "kind": "started", "node_id": None},
                 {"instance_id": i, "at": entered, "kind": "step", "node_id": pred},
@@ -210,9 +215,11 @@ def seed(db, args, now):
             ]
             if len(events) >= CHUNK:
                 conn.execute(insert(InstanceEvent.__table__), events)
-                events = []
+                conn.execute(insert(NodeVisit.__table__), visits)
+                events, visits = [], []
         if events:
             conn.execute(insert(InstanceEvent.__table__), events)
+            conn.execute(insert(NodeVisit.__table__), visits)
         # sales orders: incidents + waiting ones (the exception board joins by number)
         conn.execute(insert(Customer.__table__), [
             {"id": c, "code": f"C{c:04d}", "name": f"Customer {c}",
@@ -243,7 +250,7 @@ def analyze(db, kind):
 def row_counts(db):
     from sqlalchemy import text
 
-    names = ["process_instance", "instance_wait", "human_task", "human_task_candidate", "incident",
+    names = ["process_instance", "instance_wait", "node_visit", "human_task", "human_task_candidate", "incident",
              "instance_event", "job", "message_subscription", "sales_order"]
     out = []
     with db.engine.connect() as conn:

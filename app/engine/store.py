@@ -23,6 +23,7 @@ from app.models.engine import (
     InstanceEvent,
     InstanceWait,
     Job,
+    NodeVisit,
     MessageSubscription,
     ProcessedMessage,
     ProcessInstance,
@@ -37,6 +38,7 @@ _event = InstanceEvent.__table__
 _processed = ProcessedMessage.__table__
 _incident = Incident.__table__
 _wait = InstanceWait.__table__
+_visit = NodeVisit.__table__
 
 
 # ---- history -----------------------------------------------------------------------------
@@ -110,8 +112,11 @@ _retry_of = (_job.c.instance_id == bindparam("where_instance")) & (_job.c.kind =
 _delete_retry = delete(_job).where(_retry_of)
 _insert_waits = insert(_wait)
 _delete_waits = delete(_wait).where(_wait.c.instance_id == bindparam("where_instance"))
-_delete_wait = delete(_wait).where(_wait.c.instance_id == bindparam("where_instance"),
-                                   _wait.c.node_id == bindparam("where_node"))
+_left = (_wait.c.node_id, _wait.c.kind, _wait.c.since)
+_leave_all = _delete_waits.returning(*_left)
+_leave = delete(_wait).where(_wait.c.instance_id == bindparam("where_instance"),
+                             _wait.c.node_id == bindparam("where_node")).returning(*_left)
+_insert_visits = insert(_visit)
 _set_wait_status = update(_wait).where(_wait.c.instance_id == bindparam("where_instance"))
 _resolve = update(_incident).where(
     _incident.c.instance_id == bindparam("where_instance"), _incident.c.status == "open")
@@ -238,11 +243,13 @@ def _save_waits(conn, instance, old_waits, old_status, now):
     where = {"where_instance": instance.id}
     if not new:
         if old:
-            conn.execute(_delete_waits, where)
+            _record_visits(conn, instance, conn.execute(_leave_all, where).all(), now)
         return
+    left = []
     for node_id, wait in old.items():
         if node_id not in new or new[node_id].get("task_id") != wait.get("task_id"):
-            conn.execute(_delete_wait, {**where, "where_node": node_id})
+            left += conn.execute(_leave, {**where, "where_node": node_id}).all()
+    _record_visits(conn, instance, left, now)
     added = [{"instance_id": instance.id, "node_id": node_id, "process_id": instance.process_id,
               "deployment_id": instance.deployment_id, "business_key": instance.business_key,
               "status": instance.status, "kind": wait["kind"], "node_name": wait.get("node_name"),
@@ -253,6 +260,15 @@ def _save_waits(conn, instance, old_waits, old_status, now):
         conn.execute(_set_wait_status, {**where, "status": instance.status})
     if added:
         conn.execute(_insert_waits, added)
+
+
+def _record_visits(conn, instance, left, now):
+    visits = [{"instance_id": instance.id, "process_id": instance.process_id, "node_id": node_id,
+               "entered_at": since, "left_at": now,
+               "seconds": int((now - since).total_seconds())}
+              for node_id, kind, since in left if kind != "none"]
+    if visits:
+        conn.execute(_insert_visits, visits)
 
 
 def _save_human_tasks(conn, instance, proj, old_tasks, recorder, now):

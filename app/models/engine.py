@@ -273,3 +273,18 @@ class InstanceWait(db.Model):
         Index("ix_wait_node_since", "node_id", "since"),
         Index("ix_wait_kind_since", "kind", "since"),
     )
+
+
+class NodeVisit(db.Model):
+    """A finished stay at a wait node (from instance_wait when the instance moved on): the
+    heatmap's time-spent figures are an aggregate over these instead of pairing history rows."""
+
+    __tablename__ = "node_visit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
+    process_id: Mapped[str] = mapped_column(String(200))
+    node_id: Mapped[str] = mapped_column(String(200))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seconds: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (Index("ix_visit_process_left", "process_id", "left_at", "node_id"),)

@@ -1,4 +1,4 @@
-"""engine commands, instance_wait, shipping policy
+"""engine commands, instance_wait, node_visit, shipping policy
 
 Revision ID: 09c97be63a1d
 Revises: f99f3c5a45ec
@@ -59,6 +59,20 @@ def upgrade():
         batch_op.create_index('ix_wait_node_since', ['node_id', 'since'], unique=False)
         batch_op.create_index('ix_wait_process_node', ['process_id', 'node_id', 'status'], unique=False)
         batch_op.create_index('ix_wait_since', ['since'], unique=False)
+
+    op.create_table('node_visit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('instance_id', sa.Integer(), nullable=False),
+    sa.Column('process_id', sa.String(length=200), nullable=False),
+    sa.Column('node_id', sa.String(length=200), nullable=False),
+    sa.Column('entered_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('left_at', app.models.types.UTCDateTime(), nullable=False),
+    sa.Column('seconds', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('node_visit', schema=None) as batch_op:
+        batch_op.create_index('ix_visit_process_left', ['process_id', 'left_at', 'node_id'], unique=False)
 
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.add_column(sa.Column('shipping_policy', sa.String(length=10), nullable=False,
@@ -126,6 +140,10 @@ def downgrade():
         batch_op.drop_index('ix_wait_kind_since')
 
     op.drop_table('instance_wait')
+    with op.batch_alter_table('node_visit', schema=None) as batch_op:
+        batch_op.drop_index('ix_visit_process_left')
+
+    op.drop_table('node_visit')
     with op.batch_alter_table('engine_command', schema=None) as batch_op:
         batch_op.drop_index('ix_engine_command_due')
 

@@ -1,7 +1,7 @@
 """instance_wait: where each active instance stands and since when, kept by the store."""
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.engine import clock, jobs
 from app.engine.runtime import Actor
@@ -46,3 +46,19 @@ def test_status_follows_the_instance_and_the_rows_go_when_it_ends(runtime, deplo
     other, _ = runtime.start("message_wait", business_key="W-3")
     runtime.terminate(other.id, OTTO, reason="test")
     assert places(session, other.id) == {}
+
+
+def test_leaving_a_node_records_the_stay(runtime, deployed, session, frozen_clock):
+    from app.models.engine import NodeVisit
+
+    instance, _ = runtime.start("timers", business_key="W-4")
+    entered = clock.now()
+    clock.travel(timedelta(hours=24, minutes=1))  # escalation: the review is left for another
+    jobs.run_until_idle(runtime)
+    session.expire_all()
+    [stay] = session.scalars(select(NodeVisit).where(NodeVisit.instance_id == instance.id))
+    assert (stay.node_id, stay.entered_at, stay.left_at) == ("review", entered, clock.now())
+    assert stay.seconds == 24 * 3600 + 60
+
+    runtime.terminate(instance.id, OTTO, reason="test")  # ended by hand: no stay recorded
+    assert session.scalar(select(func.count()).select_from(NodeVisit)) == 1
