@@ -197,6 +197,8 @@ def adjust(session, *, sku: str, warehouse: str, bin: str, quantity_delta: Decim
             return Movement(product, bin_, existing, locked_level(session, product.id, bin_),
                             replayed=True)
     if product.tracking == "serial":
+        # The lock receive() takes: a serial cannot appear twice through a concurrent receipt.
+        session.scalar(select(Product.id).where(Product.id == product.id).with_for_update())
         problems = _check_adjusted_serials(session, product, bin_, delta, serials)
     elif serials:
         problems = [{"field": "serials", "message": f"{sku} is not serial-tracked"}]
