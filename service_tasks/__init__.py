@@ -5,4 +5,5 @@ Each module wraps ``app.domain`` functions; importing this package registers the
 from service_tasks import finance, inventory, orders, shipping, utility  # noqa: F401
 from service_tasks import manufacturing  # noqa: F401
 from service_tasks import counting  # noqa: F401
+from service_tasks import returns  # noqa: F401
 from service_tasks import production, purchasing, supply  # noqa: F401

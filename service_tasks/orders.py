@@ -6,6 +6,7 @@ from app.engine.operators import UnitContext, operator
 @operator("orders.validate")
 def validate_order(ctx: UnitContext, order_id):
     """Re-check the order against today's master data (entry already checked it once)."""
+    orders.link_process(ctx.session, order_id, ctx.instance_id)
     problems = orders.revalidate(ctx.session, order_id)
     return {"valid": not problems, "problems": problems}
 

@@ -73,6 +73,32 @@ class O2C:
         self.session.expire_all()
         return self.session.scalar(select(SalesOrder).where(SalesOrder.number == number))
 
+    def deliver(self, customer, lines, approver="sam", node="approve_supervisor"):
+        """Place an order, approve, pick and pack it, report it delivered: its number."""
+        response = self.order(customer, lines)
+        assert response.status_code == 201, response.get_json()
+        number = response.get_json()["number"]
+        assert self.complete(approver, number, node, {"decision": "approve"}).status_code == 200
+        assert self.pick_and_pack(number).status_code == 200
+        [shipment] = self.get(number)["shipments"]
+        assert self.message("shipment_delivered", number,
+                            {"tracking_number": shipment["tracking_number"]}).status_code == 200
+        return number
+
+    def request_return(self, order, lines, user="alice", headers=None, **extra):
+        """POST /api/returns; ``lines``: [(order line no, quantity)] or dicts."""
+        body = {"order": order, "reason": extra.pop("reason", "not as expected"),
+                "lines": [line if isinstance(line, dict) else
+                          {"line_no": line[0], "quantity": str(line[1])} for line in lines],
+                **extra}
+        return self.client.post("/api/returns", json=body,
+                                headers={**auth(self.tokens[user]), **(headers or {})})
+
+    def get_return(self, number, user="alice"):
+        response = self.call(user, "get", f"/api/returns/{number}")
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
 
 @pytest.fixture
 def o2c(app, session, client, make_user):

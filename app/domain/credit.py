@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.domain import payments
+from app.domain.invoicing import credited_amounts, outstanding
 from app.domain.orders import get_order
 from app.models.finance import Invoice
 from app.models.sales import SalesOrder, SalesOrderLine
@@ -40,10 +41,13 @@ def unbilled_open_orders(session, customer_id: int, except_order_id: int | None)
 
 
 def overdue_invoices(session, customer_id: int, days: int) -> list[str]:
+    """Unpaid invoices past due by ``days``; one that credit notes settled is not overdue."""
     cutoff = utcnow().date() - timedelta(days=days)
-    return list(session.scalars(select(Invoice.number).where(
+    invoices = list(session.scalars(select(Invoice).where(
         Invoice.customer_id == customer_id, Invoice.kind == "invoice",
         Invoice.status == "posted", Invoice.due_date < cutoff).order_by(Invoice.due_date)))
+    credited = credited_amounts(session, [inv.id for inv in invoices])
+    return [inv.number for inv in invoices if outstanding(inv, credited.get(inv.id, ZERO)) > 0]
 
 
 def check_credit(session, order_id: int, overdue_days: int = OVERDUE_HOLD_DAYS) -> dict:

@@ -15,7 +15,8 @@ Every figure is computed from facts already recorded (no KPI table to keep in st
   turnover days = time-weighted average stock value / issued value per day;
 - days sales outstanding: receivables (the journal's accounts_receivable balance) at the end /
   credit sales (receivables booked in the period, payments left out) x days in the period;
-- customer satisfaction: n/a until feedback exists.
+- customer satisfaction: the average score (1–5) of the return surveys answered in the period,
+  per month too; n/a while none were answered.
 Weeks are ISO weeks (Monday first), clipped to the period; times are UTC.
 """
 import csv
@@ -26,6 +27,7 @@ from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
 
+from app.domain import surveys
 from app.domain.errors import Invalid
 from app.models.engine import HumanTask, InstanceEvent, ProcessInstance
 from app.models.finance import JournalEntry, JournalLine
@@ -144,8 +146,16 @@ def compute(session, p: Period, *, fulfilment_days: int = DEFAULT_FULFILMENT_DAY
         "credit_hold": credit_hold(session, p, now),
         "inventory_turnover": inventory_turnover(session, p, now),
         "dso": days_sales_outstanding(session, p, now),
-        "customer_satisfaction": {"value": None, "note": SATISFACTION_NOTE},
+        "customer_satisfaction": customer_satisfaction(session, p),
     }
+
+
+def customer_satisfaction(session, p: Period) -> dict:
+    """Average survey score (1–5) of the surveys answered in the period, and per month."""
+    figures = surveys.satisfaction_by_month(session, p.start, p.end)
+    if not figures["count"]:
+        return {"value": None, "note": SATISFACTION_NOTE}
+    return {**figures, "note": f"average score (1-5) of {figures['count']} answered surveys"}
 
 
 # ------------------------------------------------------------------ fulfilment
@@ -427,7 +437,13 @@ def csv_rows(result: dict) -> list[list]:
     for group in result["inventory_turnover"]["groups"]:
         add_series("inventory_turnover", group, "days", "days", group["group"])
     add_series("dso", result["dso"], "value", "days")
-    add("customer_satisfaction", None, "", SATISFACTION_NOTE, "")
+    satisfaction = result["customer_satisfaction"]
+    if satisfaction["value"] is None:
+        add("customer_satisfaction", None, "", SATISFACTION_NOTE, "")
+    else:
+        add("customer_satisfaction", None, "", satisfaction["value"], "score")
+        for month in satisfaction["months"]:
+            add("customer_satisfaction", None, month["month"], month["average"], "score")
     return rows
 
 

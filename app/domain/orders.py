@@ -212,6 +212,14 @@ def _has_shipments(session, order) -> bool:
         Shipment.status.in_(("booked", "delivered")))) is not None
 
 
+def link_process(session, order_id, instance_id) -> None:
+    """An order whose process was started by another process (a replacement from a return)
+    learns its instance from the process's first step."""
+    order = get_order(session, order_id)
+    if order.process_instance_id is None and instance_id is not None:
+        order.process_instance_id = instance_id
+
+
 def close(session, order_id) -> SalesOrder:
     order = get_order(session, order_id)
     if order.closed_at is None:

@@ -197,12 +197,42 @@ def test_cancel_before_shipment_puts_the_stock_back(o2c):
     assert o2c.message("order_cancelled", number).status_code == 404  # nothing waits any more
 
 
-def test_cancel_after_shipment_is_not_taken(o2c):
+def test_cancel_after_shipment_opens_a_return_and_the_order_goes_on(o2c, runtime):
     number = place(o2c, "C-1001", [("FUR-CHAIR-ERG", 1)])["number"]
     o2c.complete("sam", number, "approve_supervisor", {"decision": "approve"})
     assert o2c.pick_and_pack(number).status_code == 200
-    assert o2c.message("order_cancelled", number).status_code == 404
-    assert o2c.get(number)["status"] == "in_transit"
+    response = o2c.message("order_cancelled", number, {"reason": "bought elsewhere"},
+                           message_id="cancel-1")
+    assert response.status_code == 200
+    order = o2c.get(number)
+    assert order["status"] == "in_transit" and order["end_reason"] is None  # not cancelled
+    rma = order_return(o2c, number)
+    assert (rma["origin"], rma["reason"]) == ("cancellation", "bought elsewhere")
+    assert rma["process_instance_id"] is None  # its process starts after the order's unit
+    run_jobs(runtime)
+    rma = order_return(o2c, number)
+    assert rma["process_instance_id"] is not None and rma["status"] == "awaiting_approval"
+    # A second cancellation message, or the same again, opens no second return.
+    o2c.message("order_cancelled", number, {"reason": "again"}, message_id="cancel-2")
+    run_jobs(runtime)
+    assert len(o2c.call("alice", "get", "/api/returns").get_json()["items"]) == 1
+
+    order = ship_and_deliver_booked(o2c, number)  # the goods were on the truck anyway
+    assert order["status"] == "awaiting_payment"
+    o2c.message("order_cancelled", number, {"reason": "late"}, message_id="cancel-3")
+    assert o2c.get(number)["status"] == "awaiting_payment"
+
+
+def order_return(o2c, number):
+    listed = o2c.call("alice", "get", "/api/returns").get_json()["items"]
+    return next(r for r in listed if r["order"] == number)
+
+
+def ship_and_deliver_booked(o2c, number):
+    [shipment] = o2c.get(number)["shipments"]
+    assert o2c.message("shipment_delivered", number,
+                       {"tracking_number": shipment["tracking_number"]}).status_code == 200
+    return o2c.get(number)
 
 
 def test_duplicate_payment_is_applied_once_and_partial_payment_waits(o2c):
