@@ -2,10 +2,12 @@
 from functools import wraps
 
 from flask import g, request
+from werkzeug.local import LocalProxy
 
 from app import identity
 from app.api.errors import error_response
 from app.extensions import db
+from app.models.identity import User
 
 PUBLIC_API_PATHS = ()
 
@@ -18,13 +20,13 @@ def authenticate():
         response = error_response(401, "unauthorized", "a bearer token is required")
         response.headers["WWW-Authenticate"] = 'Bearer realm="orderflow"'
         return response
-    user = identity.user_for_token(db.session, token.strip())
-    if user is None:
+    found = identity.actor_for_token(db.session, token.strip())
+    if found is None:
         response = error_response(401, "unauthorized", "the token is invalid or revoked")
         response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return response
-    g.user = user
-    g.actor = identity.actor_for(user)
+    user_id, g.actor = found
+    g.user = LocalProxy(lambda: db.session.get(User, user_id))  # loaded only if a view asks
     return None
 
 

@@ -10,11 +10,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from app.domain.errors import Conflict, Invalid
 from app.domain.shipping import locked_shipment
 from app.models.inventory import Bin, Warehouse
-from app.models.sales import SalesOrder
-from app.models.shipping import Shipment
+from app.models.sales import Customer, SalesOrder
+from app.models.shipping import Shipment, ShipmentLine
 from app.models.types import utcnow
 
 
@@ -113,15 +115,22 @@ def book(session, shipment_id, carrier: str = "demo-post") -> dict:
 
 
 def _carrier_shipment(session, shipment: Shipment) -> CarrierShipment:
-    order = session.get(SalesOrder, shipment.order_id)
-    ship_to = order.ship_to or order.customer.shipping_address
+    number, ship_to, recipient, customer_ship_to = session.execute(
+        select(SalesOrder.number, SalesOrder.ship_to, Customer.name, Customer.shipping_address)
+        .join(Customer, Customer.id == SalesOrder.customer_id)
+        .where(SalesOrder.id == shipment.order_id)).one()
+    ship_to = ship_to or customer_ship_to
     if not ship_to:
-        raise Conflict(f"order {order.number} has no ship-to address")
-    warehouse = None
-    if shipment.lines:
-        warehouse = session.get(Warehouse, session.get(Bin, shipment.lines[0].bin_id).warehouse_id)
+        raise Conflict(f"order {number} has no ship-to address")
+    # The sender is the warehouse of the first line (the lines' id order is the pick order).
+    warehouse = session.execute(
+        select(Warehouse.name, Warehouse.address)
+        .join(Bin, Bin.warehouse_id == Warehouse.id)
+        .join(ShipmentLine, ShipmentLine.bin_id == Bin.id)
+        .where(ShipmentLine.shipment_id == shipment.id)
+        .order_by(ShipmentLine.id).limit(1)).first()
     return CarrierShipment(
-        number=shipment.number, order_number=order.number, recipient=order.customer.name,
+        number=shipment.number, order_number=number, recipient=recipient,
         ship_to=ship_to, ship_from=warehouse.address if warehouse else None,
         sender=warehouse.name if warehouse else "",
         parcel_weights=tuple(Decimal(p["weight_kg"]) for p in shipment.parcels or []))

@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from app.domain.errors import Conflict, NotFound
 from app.domain.numbering import next_number
@@ -48,32 +48,37 @@ def invoice_shipment(session, shipment_id: int, today: date | None = None) -> di
         .order_by(SalesOrderLine.id).with_for_update()))
     _check_billable(order_lines, qty_by_line, shipment)
 
-    order = session.get(SalesOrder, shipment.order_id)
-    customer = session.get(Customer, order.customer_id)
+    currency, customer_id, terms_days = session.execute(
+        select(SalesOrder.currency, SalesOrder.customer_id, Customer.payment_terms_days)
+        .join(Customer, Customer.id == SalesOrder.customer_id)
+        .where(SalesOrder.id == shipment.order_id)).one()
     issue_date = today or utcnow().date()
     invoice = Invoice(
         number=next_number(session, INVOICE_KIND, issue_date.year, INVOICE_PREFIX),
         kind="invoice",
-        order_id=order.id, shipment_id=shipment.id, customer_id=customer.id,
-        currency=order.currency, issue_date=issue_date,
-        due_date=issue_date + timedelta(days=customer.payment_terms_days or 0),
+        order_id=shipment.order_id, shipment_id=shipment.id, customer_id=customer_id,
+        currency=currency, issue_date=issue_date,
+        due_date=issue_date + timedelta(days=terms_days or 0),
         paid_amount=ZERO, status="posted", dunning_level=0)
+    lines = []
     for line in order_lines:
         qty = qty_by_line[line.id]
         if qty <= 0:
             continue
         net = to_cents(qty * line.unit_price)
         tax = to_cents(net * line.tax_rate)  # per line, half-up to the cent
-        invoice.lines.append(InvoiceLine(order_line_id=line.id, quantity=qty,
-                                         unit_price=line.unit_price, net_amount=net,
-                                         tax_rate=line.tax_rate, tax_amount=tax))
+        lines.append({"order_line_id": line.id, "quantity": qty, "unit_price": line.unit_price,
+                      "net_amount": net, "tax_rate": line.tax_rate, "tax_amount": tax})
         line.invoiced_qty = (line.invoiced_qty or ZERO) + qty
-    invoice.net_total = sum((ln.net_amount for ln in invoice.lines), ZERO)
-    invoice.tax_total = sum((ln.tax_amount for ln in invoice.lines), ZERO)
+    invoice.net_total = sum((ln["net_amount"] for ln in lines), ZERO)
+    invoice.tax_total = sum((ln["tax_amount"] for ln in lines), ZERO)
     invoice.total = invoice.net_total + invoice.tax_total
     session.add(invoice)
     session.flush()
-    post_journal(session, "invoice", invoice.id, customer.id, [
+    # The lines in one executemany (the ORM would insert them one by one to read back each id).
+    if lines:
+        session.execute(insert(InvoiceLine), [{**ln, "invoice_id": invoice.id} for ln in lines])
+    post_journal(session, "invoice", invoice.id, customer_id, [
         ("accounts_receivable", invoice.total, ZERO),
         ("revenue", ZERO, invoice.net_total),
         ("tax_payable", ZERO, invoice.tax_total),
@@ -111,11 +116,12 @@ def post_journal(session, doc_type: str, doc_id: int, customer_id: int | None,
     if debits != credits:  # a programming error, never user input: refuse to post it
         raise ValueError(f"unbalanced journal entry for {doc_type} {doc_id}: {debits} != {credits}")
     entry = JournalEntry(doc_type=doc_type, doc_id=doc_id)
-    for account, debit, credit in lines:
-        entry.lines.append(JournalLine(account=account, debit=debit, credit=credit,
-                                       customer_id=customer_id))
     session.add(entry)
     session.flush()
+    if lines:  # one executemany (an empty list would insert one row of defaults)
+        session.execute(insert(JournalLine), [
+            {"entry_id": entry.id, "account": account, "debit": debit, "credit": credit,
+             "customer_id": customer_id} for account, debit, credit in lines])
     return entry
 
 

@@ -71,8 +71,12 @@ def _decimal(value):
         return None
 
 
-def price_order(session, customer, lines: list[dict], today: date, currency: str | None):
-    """Check and price the requested lines; raise Invalid naming every problem."""
+def price_order(session, customer, lines: list[dict], today: date, currency: str | None,
+                *, check_prices: bool = True):
+    """Check and price the requested lines; raise Invalid naming every problem.
+
+    ``check_prices=False`` (revalidation) still reports a line without a price but neither
+    prices the lines (returns no lines) nor compares given unit prices."""
     problems = _customer_problems(customer, customer.code if customer else None)
     if not lines:
         problems.append({"field": "lines", "message": "an order needs at least one line"})
@@ -90,9 +94,14 @@ def price_order(session, customer, lines: list[dict], today: date, currency: str
         if currency and customer.price_list and currency != customer.price_list.currency:
             problems.append({"field": "currency", "message": f"the customer's price list is in "
                                                              f"{customer.price_list.currency}"})
-        result, price_problems = pricing.price_lines(
-            session, customer, [(p, q) for _, p, q in requested], today)
-        problems += price_problems
+        if not check_prices:
+            problems += pricing.missing_prices(
+                session, customer, [(p, q) for _, p, q in requested], today)
+            requested, result = [], []
+        else:
+            result, price_problems = pricing.price_lines(
+                session, customer, [(p, q) for _, p, q in requested], today)
+            problems += price_problems
         for (index, _, _), line in zip(requested, result):
             given = _decimal(lines[index].get("unit_price")) \
                 if lines[index].get("unit_price") is not None else None
@@ -149,13 +158,17 @@ def create_order(session, *, customer_code: str, lines: list[dict], external_ref
 def revalidate(session, order_id: int) -> list[dict]:
     """Master data may have changed since entry: the problems that block this order now."""
     order = get_order(session, order_id)
-    lines = [{"sku": line.product.sku, "quantity": line.quantity, "unit_price": line.unit_price}
-             for line in order.lines]
+    lines = [{"sku": sku, "quantity": quantity} for sku, quantity in session.execute(
+        select(Product.sku, SalesOrderLine.quantity)
+        .join(Product, Product.id == SalesOrderLine.product_id)
+        .where(SalesOrderLine.order_id == order.id).order_by(SalesOrderLine.line_no))]
     try:
-        price_order(session, order.customer, lines, utcnow().date(), order.currency)
+        # Prices agreed at entry stand: only other problems (a line without any price today
+        # among them) send the order back to sales, so the lines are not priced again.
+        price_order(session, order.customer, lines, utcnow().date(), order.currency,
+                    check_prices=False)
     except Invalid as err:
-        # Prices agreed at entry stand; only other problems send the order back to sales.
-        return [p for p in err.details if not p["field"].endswith("unit_price")]
+        return err.details
     return []
 
 

@@ -49,6 +49,45 @@ def item_price(session, price_list: PriceList, product: Product, quantity: Decim
                   ItemPrice.id.desc()).limit(1))
 
 
+def item_prices(session, price_list: PriceList, requested: list[tuple[Product, Decimal]],
+                today: date) -> list[ItemPrice | None]:
+    """:func:`item_price` of each (product, quantity), with one statement for all of them."""
+    product_ids = {product.id for product, _ in requested}
+    if not product_ids:
+        return []
+    by_product: dict[int, list[ItemPrice]] = {}
+    for price in session.scalars(select(ItemPrice).where(
+            ItemPrice.price_list_id == price_list.id, ItemPrice.product_id.in_(product_ids),
+            *_valid_on(ItemPrice, today))):
+        by_product.setdefault(price.product_id, []).append(price)
+    return [max((p for p in by_product.get(product.id, ()) if p.min_qty <= quantity),
+                key=_best_first, default=None) for product, quantity in requested]
+
+
+def _best_first(price: ItemPrice):
+    # item_price's ORDER BY min_qty DESC, valid_from DESC NULLS LAST, id DESC, as a max() key
+    return (price.min_qty, price.valid_from is not None, price.valid_from or date.min, price.id)
+
+
+def _no_price(index, product, price_list, quantity, today) -> dict:
+    return {"field": f"lines[{index}].sku",
+            "message": f"no price for {product.sku} in price list "
+                       f"{price_list.code} for quantity {quantity} on {today}"}
+
+
+def missing_prices(session, customer: Customer, requested: list[tuple[Product, Decimal]],
+                   today: date) -> list[dict]:
+    """The problems :func:`price_lines` would report (no price list, a line without a price),
+    without pricing the lines: what revalidation needs, as the prices agreed at entry stand."""
+    price_list = customer.price_list
+    if price_list is None:
+        return [{"field": "customer", "message": "the customer has no price list"}]
+    found = item_prices(session, price_list, requested, today)
+    return [_no_price(index, product, price_list, quantity, today)
+            for index, ((product, quantity), price) in enumerate(zip(requested, found))
+            if price is None]
+
+
 def _rules(session, price_list: PriceList, today: date) -> list[PricingRule]:
     return list(session.scalars(
         select(PricingRule).where(
@@ -78,14 +117,10 @@ def price_lines(session, customer: Customer, requested: list[tuple[Product, Deci
     if price_list is None:
         return [None] * len(requested), [{"field": "customer",
                                           "message": "the customer has no price list"}]
-    found = []
-    for index, (product, quantity) in enumerate(requested):
-        price = item_price(session, price_list, product, quantity, today)
+    found = item_prices(session, price_list, requested, today)
+    for index, ((product, quantity), price) in enumerate(zip(requested, found)):
         if price is None:
-            problems.append({"field": f"lines[{index}].sku",
-                             "message": f"no price for {product.sku} in price list "
-                                        f"{price_list.code} for quantity {quantity} on {today}"})
-        found.append(price)
+            problems.append(_no_price(index, product, price_list, quantity, today))
     order_gross = sum((p.unit_price * q for p, (_, q) in zip(found, requested) if p), ZERO)
     rules = _rules(session, price_list, today)
     lines: list[PricedLine | None] = []

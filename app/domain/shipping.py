@@ -7,7 +7,8 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy.orm import selectinload
 
 from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.numbering import next_number
@@ -28,16 +29,24 @@ def create_pick_list(session, order_id, user=None) -> dict:
     ).scalar_one_or_none()  # the order lock makes two concurrent calls build one pick list
     if order is None:
         raise NotFound(f"order {order_id} not found")
-    active = session.scalars(
-        select(Reservation).join(SalesOrderLine, SalesOrderLine.id == Reservation.order_line_id)
-        .where(SalesOrderLine.order_id == order.id, Reservation.status == "active")
+    on_a_pick_list = (
+        select(ShipmentLine.id).join(Shipment)
+        .where(ShipmentLine.reservation_id == Reservation.id, Shipment.order_id == order.id,
+               Shipment.status != "cancelled").exists())
+    # One statement for the reservations to pick and what the pick path and the list show.
+    todo = session.execute(
+        select(Reservation.id, Reservation.order_line_id, Reservation.product_id,
+               Reservation.bin_id, Reservation.quantity, SalesOrderLine.line_no,
+               Product.sku, Product.tracking, Bin.code.label("bin_code"),
+               Warehouse.code.label("warehouse_code"))
+        .join(SalesOrderLine, SalesOrderLine.id == Reservation.order_line_id)
+        .join(Product, Product.id == Reservation.product_id)
+        .join(Bin, Bin.id == Reservation.bin_id)
+        .join(Warehouse, Warehouse.id == Bin.warehouse_id)
+        .where(SalesOrderLine.order_id == order.id, Reservation.status == "active",
+               ~on_a_pick_list)
         .order_by(Reservation.id)
     ).all()
-    covered = set(session.scalars(
-        select(ShipmentLine.reservation_id).join(Shipment)
-        .where(Shipment.order_id == order.id, Shipment.status != "cancelled")
-    ))
-    todo = [r for r in active if r.id not in covered]
     if not todo:
         existing = session.scalars(
             select(Shipment).where(Shipment.order_id == order.id, Shipment.status == "picking")
@@ -50,54 +59,57 @@ def create_pick_list(session, order_id, user=None) -> dict:
     shipment = Shipment(number=next_number(session, "shipment", utcnow().year, "SH"),
                         order_id=order.id, status="picking")
     session.add(shipment)
-    for res in sorted(todo, key=lambda r: _location_key(session, r)):
-        product = session.get(Product, res.product_id)
-        line_no = _order_line(session, res.order_line_id).line_no
-        if product.tracking == "batch":
-            for batch, qty in _allocate_batches(session, product, res):
-                shipment.lines.append(_line(res, qty, batch=batch))
-        elif product.tracking == "serial":
-            serials = _serials_on_hand(session, product.id, res.bin_id)
+    source = {}  # ShipmentLine -> its reservation row (order line no, sku, bin, warehouse)
+    # Pick path: warehouse, then bin, then product.
+    for res in sorted(todo, key=lambda r: (r.warehouse_code, r.bin_code, r.sku, r.id)):
+        if res.tracking == "batch":
+            session.flush()  # so this batch allocation sees what this pick list claimed so far
+            new = [_line(res, qty, batch=batch) for batch, qty in _allocate_batches(session, res)]
+        elif res.tracking == "serial":
+            serials = _serials_on_hand(session, res.product_id, res.bin_id)
             if len(serials) < res.quantity:
-                raise Conflict(f"order line {line_no} ({product.sku}): {len(serials)} serials "
+                raise Conflict(f"order line {res.line_no} ({res.sku}): {len(serials)} serials "
                                f"on hand in the bin, {res.quantity} reserved")
-            shipment.lines.append(_line(res, res.quantity, serials=serials))
+            new = [_line(res, res.quantity, serials=serials)]
         else:
-            shipment.lines.append(_line(res, res.quantity))
-        session.flush()  # so the next batch allocation sees what this pick list claimed
-    return pick_list(session, shipment)
+            new = [_line(res, res.quantity)]
+        for line in new:
+            shipment.lines.append(line)
+            source[line] = res
+    session.flush()
+    return pick_list(session, shipment, {
+        line.id: (res.line_no, res.sku, res.bin_code, res.warehouse_code)
+        for line, res in source.items()})
 
 
-def pick_list(session, shipment: Shipment) -> dict:
+def pick_list(session, shipment: Shipment, info: dict | None = None) -> dict:
     """What the warehouse task form shows (and confirm_pick expects back)."""
+    numbered = _numbered(shipment)
+    if info is None:
+        info = _line_info(session, [ln.id for _, ln in numbered])
     return {"shipment_id": shipment.id, "number": shipment.number,
-            "lines": [_line_view(session, line, no) for no, line in _numbered(shipment)]}
+            "lines": [_line_view(line, no, info[line.id]) for no, line in numbered]}
 
 
-def _line(res: Reservation, qty, *, batch=None, serials=None) -> ShipmentLine:
+def _line(res, qty, *, batch=None, serials=None) -> ShipmentLine:
     return ShipmentLine(order_line_id=res.order_line_id, product_id=res.product_id,
                         bin_id=res.bin_id, reservation_id=res.id, quantity=qty,
                         batch=batch, serials=serials)
 
 
-def _location_key(session, res: Reservation):
-    # Pick path: warehouse, then bin, then product.
-    bin_ = session.get(Bin, res.bin_id)
-    return (bin_.warehouse.code, bin_.code, session.get(Product, res.product_id).sku, res.id)
-
-
-def _allocate_batches(session, product: Product, res: Reservation) -> list[tuple[str, Decimal]]:
-    """FEFO (earliest expiry first), FIFO (first receipt) among equal or missing expiries."""
+def _allocate_batches(session, res) -> list[tuple[str, Decimal]]:
+    """FEFO (earliest expiry first), FIFO (first receipt) among equal or missing expiries.
+    ``res``: the reservation (id, product_id, bin_id, quantity) and its product's ``sku``."""
     rows = session.execute(
         select(StockLedger.batch, func.sum(StockLedger.quantity), func.min(StockLedger.expiry),
                func.min(StockLedger.at))
-        .where(StockLedger.product_id == product.id, StockLedger.bin_id == res.bin_id,
+        .where(StockLedger.product_id == res.product_id, StockLedger.bin_id == res.bin_id,
                StockLedger.batch.is_not(None))
         .group_by(StockLedger.batch)
     ).all()
     claimed = dict(session.execute(  # on pick lists not confirmed yet (not in the ledger yet)
         select(ShipmentLine.batch, func.sum(ShipmentLine.quantity)).join(Shipment)
-        .where(ShipmentLine.product_id == product.id, ShipmentLine.bin_id == res.bin_id,
+        .where(ShipmentLine.product_id == res.product_id, ShipmentLine.bin_id == res.bin_id,
                ShipmentLine.batch.is_not(None), Shipment.status == "picking",
                Shipment.picked_at.is_(None))
         .group_by(ShipmentLine.batch)
@@ -112,7 +124,7 @@ def _allocate_batches(session, product: Product, res: Reservation) -> list[tuple
             need -= take
         if need == 0:
             return picks
-    raise Conflict(f"{product.sku}: batches in bin {res.bin_id} cover {res.quantity - need} "
+    raise Conflict(f"{res.sku}: batches in bin {res.bin_id} cover {res.quantity - need} "
                    f"of {res.quantity} reserved")
 
 
@@ -139,14 +151,12 @@ def confirm_pick(session, shipment_id, confirmations, user) -> dict:
     numbered = _numbered(shipment)
     scanned = _check_confirmations(session, numbered, confirmations)
 
-    levels = {}
-    for product_id, bin_id in sorted({(ln.product_id, ln.bin_id) for _, ln in numbered},
-                                     key=lambda k: (k[0], session.get(Bin, k[1]).warehouse_id,
-                                                    k[1])):
-        levels[product_id, bin_id] = session.execute(
-            locked(select(StockLevel).where(StockLevel.product_id == product_id,
-                                            StockLevel.bin_id == bin_id))
-        ).scalar_one_or_none()
+    # One statement locks the bins' level rows, in the order every writer uses
+    # (product_id, warehouse_id, bin_id; see app.domain.reservations).
+    pairs = sorted({(ln.product_id, ln.bin_id) for _, ln in numbered})
+    levels = {(lv.product_id, lv.bin_id): lv for lv in session.scalars(locked(
+        select(StockLevel).where(tuple_(StockLevel.product_id, StockLevel.bin_id).in_(pairs))
+        .order_by(StockLevel.product_id, StockLevel.warehouse_id, StockLevel.bin_id)))}
     # Only now, with the bins locked, is "still on hand" a fact another pick cannot change.
     gone = []
     for _, ln in numbered:
@@ -167,21 +177,24 @@ def confirm_pick(session, shipment_id, confirmations, user) -> dict:
             raise Conflict(f"reservation {ln.reservation_id} is no longer active; "
                            "create a new pick list")
     now, who = utcnow(), _username(user)
+    issues = []
     for _, ln in numbered:
-        level = levels[ln.product_id, ln.bin_id]
+        level = levels.get((ln.product_id, ln.bin_id))
         if level is None or level.reserved < ln.quantity or level.on_hand < ln.quantity:
             raise Conflict(f"stock level of product {ln.product_id} in bin {ln.bin_id} "
                            f"does not hold {ln.quantity}")
         level.on_hand -= ln.quantity
         level.reserved -= ln.quantity
         serials = scanned[ln.id][2]
-        for serial in serials or [None]:
-            session.add(StockLedger(
-                product_id=ln.product_id, bin_id=ln.bin_id, kind="issue", batch=ln.batch,
-                serial=serial, quantity=-(Decimal(1) if serial else ln.quantity),
-                doc_type="shipment", doc_id=shipment.number, created_by=who, at=now))
+        issues += [dict(product_id=ln.product_id, bin_id=ln.bin_id, kind="issue", batch=ln.batch,
+                        serial=serial, quantity=-(Decimal(1) if serial else ln.quantity),
+                        expiry=None, doc_type="shipment", doc_id=shipment.number, note=None,
+                        created_by=who, at=now)
+                   for serial in serials or [None]]
         if serials:
             ln.serials = serials
+    if issues:  # one executemany, not an INSERT ... RETURNING per row
+        session.execute(insert(StockLedger), issues)
     for res in reservations.values():
         res.status, res.closed_at = "issued", now
     shipment.picked_by, shipment.picked_at = who, now
@@ -332,12 +345,15 @@ def order_shipments(session, order_id) -> list[dict]:
     if session.get(SalesOrder, order_id) is None:
         raise NotFound(f"order {order_id} not found")
     shipments = session.scalars(
-        select(Shipment).where(Shipment.order_id == order_id).order_by(Shipment.id)).all()
+        select(Shipment).where(Shipment.order_id == order_id).order_by(Shipment.id)
+        .options(selectinload(Shipment.lines))).all()
+    info = _line_info(session, [ln.id for s in shipments for ln in s.lines])
     return [{"shipment_id": s.id, "number": s.number, "status": s.status, "carrier": s.carrier,
              "tracking_number": s.tracking_number, "weight_kg": s.weight_kg,
              "parcels": s.parcels or [], "picked_by": s.picked_by, "picked_at": s.picked_at,
              "shipped_at": s.shipped_at, "delivered_at": s.delivered_at,
-             "lines": [_line_view(session, ln, no) for no, ln in _numbered(s)]} for s in shipments]
+             "lines": [_line_view(ln, no, info[ln.id]) for no, ln in _numbered(s)]}
+            for s in shipments]
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -361,17 +377,24 @@ def _numbered(shipment: Shipment) -> list[tuple[int, ShipmentLine]]:
     return list(enumerate(sorted(shipment.lines, key=lambda ln: ln.id), start=1))
 
 
-def _order_line(session, order_line_id) -> SalesOrderLine:
-    return session.get(SalesOrderLine, order_line_id)
+def _line_info(session, line_ids) -> dict[int, tuple]:
+    """{shipment line id: (order line no, sku, bin code, warehouse code)} in one statement."""
+    if not line_ids:
+        return {}
+    return {row[0]: tuple(row[1:]) for row in session.execute(
+        select(ShipmentLine.id, SalesOrderLine.line_no, Product.sku, Bin.code, Warehouse.code)
+        .join(SalesOrderLine, SalesOrderLine.id == ShipmentLine.order_line_id)
+        .join(Product, Product.id == ShipmentLine.product_id)
+        .join(Bin, Bin.id == ShipmentLine.bin_id)
+        .join(Warehouse, Warehouse.id == Bin.warehouse_id)
+        .where(ShipmentLine.id.in_(line_ids)))}
 
 
-def _line_view(session, line: ShipmentLine, line_no: int) -> dict:
-    bin_ = session.get(Bin, line.bin_id)
-    warehouse = session.get(Warehouse, bin_.warehouse_id)
-    return {"line_id": line.id, "line_no": line_no,
-            "order_line_no": _order_line(session, line.order_line_id).line_no,
-            "sku": session.get(Product, line.product_id).sku, "bin": bin_.code,
-            "warehouse": warehouse.code, "quantity": line.quantity, "batch": line.batch,
+def _line_view(line: ShipmentLine, line_no: int, info: tuple) -> dict:
+    order_line_no, sku, bin_code, warehouse_code = info
+    return {"line_id": line.id, "line_no": line_no, "order_line_no": order_line_no,
+            "sku": sku, "bin": bin_code, "warehouse": warehouse_code,
+            "quantity": line.quantity, "batch": line.batch,
             "serials": list(line.serials) if line.serials is not None else None}
 
 
