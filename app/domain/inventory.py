@@ -35,21 +35,23 @@ def availability(session, sku: str) -> dict:
     """On hand, reserved and available per warehouse (with its bins), and the product totals."""
     product = get_product(session, sku)
     rows = session.execute(
-        select(StockLevel, Warehouse.code, Warehouse.name, Bin.code)
+        select(StockLevel, Warehouse.code, Warehouse.name, Bin.code, Bin.sellable)
         .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
         .join(Bin, Bin.id == StockLevel.bin_id)
         .where(StockLevel.product_id == product.id)
         .order_by(Warehouse.code, Bin.code))
     warehouses: dict[str, dict] = {}
-    for level, wh_code, wh_name, bin_code in rows:
+    for level, wh_code, wh_name, bin_code, sellable in rows:
         wh = warehouses.setdefault(wh_code, {"warehouse": wh_code, "name": wh_name,
-                                             "on_hand": ZERO, "reserved": ZERO, "bins": []})
+                                             "on_hand": ZERO, "reserved": ZERO,
+                                             "available": ZERO, "bins": []})
+        # Quarantine (returned, not yet inspected) is on hand but never available.
+        available = level.on_hand - level.reserved if sellable else ZERO
         wh["on_hand"] += level.on_hand
         wh["reserved"] += level.reserved
+        wh["available"] += available
         wh["bins"].append({"bin": bin_code, "on_hand": level.on_hand, "reserved": level.reserved,
-                           "available": level.on_hand - level.reserved})
-    for wh in warehouses.values():
-        wh["available"] = wh["on_hand"] - wh["reserved"]
+                           "available": available, "sellable": sellable})
 
     on_order = Decimal(session.scalar(
         select(func.sum(ReplenishmentRequest.quantity))
@@ -57,11 +59,12 @@ def availability(session, sku: str) -> dict:
                ReplenishmentRequest.status == "open")) or ZERO)
     on_hand = sum((w["on_hand"] for w in warehouses.values()), ZERO)
     reserved = sum((w["reserved"] for w in warehouses.values()), ZERO)
+    available = sum((w["available"] for w in warehouses.values()), ZERO)
     return {
         "sku": product.sku, "name": product.name, "unit": product.unit,
         "warehouses": list(warehouses.values()),
-        "totals": {"on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved,
-                   "on_order": on_order, "projected": on_hand + on_order - reserved},
+        "totals": {"on_hand": on_hand, "reserved": reserved, "available": available,
+                   "on_order": on_order, "projected": available + on_order},
     }
 
 

@@ -16,11 +16,19 @@ from decimal import Decimal
 
 from sqlalchemy import case, func, select
 
-from app.models.inventory import Product, ReplenishmentRequest, Reservation, StockLevel, Supplier
+from app.models.inventory import (
+    Product,
+    ReplenishmentRequest,
+    Reservation,
+    StockLevel,
+    Supplier,
+    in_sellable_bin,
+)
 from app.models.manufacturing import (
     Bom,
     BomLine,
     ItemPlanning,
+    Pegging,
     PlannedOrder,
     Routing,
     RoutingOperation,
@@ -90,7 +98,7 @@ def load(session, today: date, horizon: int) -> Inputs:
     _routings(session, items)
     for product_id, on_hand in session.execute(
             select(StockLevel.product_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
-            .group_by(StockLevel.product_id)):
+            .where(in_sellable_bin()).group_by(StockLevel.product_id)):
         if product_id in items:
             items[product_id].on_hand = Decimal(on_hand or ZERO)
     lines = _independent_demand(session, items, today, horizon)
@@ -207,10 +215,18 @@ def _independent_demand(session, items, today: date, horizon: int) -> int:
 
 
 def _scheduled_receipts(session, items, today: date, horizon: int) -> None:
+    # A request whose line already has released supply pegged to it (supply.plan_for_order)
+    # is that supply: counting both would see the shortage covered twice.
+    supplied_lines = select(Pegging.demand_id).join(
+        PlannedOrder, PlannedOrder.id == Pegging.planned_order_id).where(
+        Pegging.demand_type == "sales_order_line",
+        PlannedOrder.status.in_(("firm", "released")))
     for pid, qty, due in session.execute(
             select(ReplenishmentRequest.product_id, ReplenishmentRequest.quantity,
                    ReplenishmentRequest.due_date)
-            .where(ReplenishmentRequest.status == "open")):
+            .where(ReplenishmentRequest.status == "open",
+                   ReplenishmentRequest.order_line_id.is_(None)
+                   | ReplenishmentRequest.order_line_id.not_in(supplied_lines))):
         day = _day(today, due)
         if pid in items and day < horizon:
             items[pid].receipts.append((day, Decimal(qty), None))

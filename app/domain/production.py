@@ -17,7 +17,7 @@ from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.master_data import page_of
 from app.domain.numbering import next_number
 from app.domain.purchasing import default_bin
-from app.models.inventory import Bin, Product, StockLedger, StockLevel, Warehouse
+from app.models.inventory import Bin, Product, StockLedger, StockLevel, Warehouse, in_sellable_bin
 from app.models.manufacturing import Bom, PlannedOrder, Routing
 from app.models.procurement import (
     INSPECTION_OUTCOMES,
@@ -169,7 +169,8 @@ def _issue(session, material: WorkOrderMaterial, wo: WorkOrder, user) -> Decimal
     if need <= 0:
         return ZERO
     levels = {lv.bin_id: lv for lv in session.scalars(
-        select(StockLevel).where(StockLevel.product_id == material.product_id)
+        select(StockLevel).where(StockLevel.product_id == material.product_id,
+                                 in_sellable_bin())
         .order_by(StockLevel.product_id, StockLevel.warehouse_id, StockLevel.bin_id)
         .with_for_update().execution_options(populate_existing=True))}
     issued = ZERO

@@ -17,6 +17,7 @@ from app.models.inventory import (
     Reservation,
     StockLevel,
     Warehouse,
+    in_sellable_bin,
 )
 from app.models.sales import SalesOrder, SalesOrderLine
 from app.models.types import ZERO, utcnow
@@ -49,8 +50,10 @@ def _picking_order(session, levels: list[StockLevel]) -> list[StockLevel]:
     codes = {bin_id: (wh_code, bin_code) for bin_id, wh_code, bin_code in session.execute(
         select(Bin.id, Warehouse.code, Bin.code)
         .join(Warehouse, Warehouse.id == Bin.warehouse_id)
-        .where(Bin.id.in_({lv.bin_id for lv in levels})))}
-    return sorted(levels, key=lambda lv: (codes[lv.bin_id], lv.bin_id))
+        .where(Bin.id.in_({lv.bin_id for lv in levels}), Bin.sellable.is_(True)))}
+    # Quarantine bins are locked like the others (one lock order) but never drawn from.
+    return sorted((lv for lv in levels if lv.bin_id in codes),
+                  key=lambda lv: (codes[lv.bin_id], lv.bin_id))
 
 
 def _sum_by_line(session, line_ids, statuses) -> dict[int, Decimal]:
@@ -207,7 +210,7 @@ def fulfil_requests(session, product_id: int) -> list[int]:
         return []
     free = session.scalar(
         select(func.sum(StockLevel.on_hand - StockLevel.reserved))
-        .where(StockLevel.product_id == product_id))
+        .where(StockLevel.product_id == product_id, in_sellable_bin()))
     free = Decimal(free or ZERO)
     order_of_line = dict(session.execute(
         select(SalesOrderLine.id, SalesOrderLine.order_id)

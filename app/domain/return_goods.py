@@ -2,10 +2,8 @@
 
 - Receipt books the goods into the warehouse's returns bin (code RETURNS, created on first use)
   with ``stock_ledger.receive`` (kind and doc_type "return", doc_id "<RMA>/<line>"). They are on
-  hand there. NOTE: nothing holds them yet. Reservation draws from every bin, so until
-  app.domain.reservations skips returns bins, quarantined goods count as available. A
-  reservation on the returned order line cannot hold them: the order's next pick list (a
-  backorder) would pick it, and it would count as covering that line.
+  hand there, in a bin that is not sellable: reservation, availability, MRP and material issue
+  leave them alone until inspection moves them to a sellable bin.
 - Inspection, one outcome per return:
   restock     → goods moved (a pair of "transfer" rows) to the bin they were shipped from or
                 the one named; credit note follows;
@@ -167,7 +165,7 @@ def returns_bin(session, warehouse: Warehouse) -> Bin:
     if found is None:
         try:
             with session.begin_nested():  # a concurrent first return may create it too
-                found = Bin(warehouse_id=warehouse.id, code=RETURNS_BIN)
+                found = Bin(warehouse_id=warehouse.id, code=RETURNS_BIN, sellable=False)
                 session.add(found)
         except IntegrityError:
             found = session.scalar(stmt)

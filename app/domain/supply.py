@@ -21,7 +21,7 @@ from sqlalchemy import case, func, select
 
 from app.domain import production, purchasing
 from app.domain.errors import Conflict, Invalid, NotFound
-from app.models.inventory import Product, Reservation, StockLevel, Supplier
+from app.models.inventory import Product, Reservation, StockLevel, Supplier, in_sellable_bin
 from app.models.manufacturing import Bom, ItemPlanning, Pegging, PlannedOrder
 from app.models.procurement import PO_OPEN, WO_OPEN, PurchaseOrder, WorkOrder
 from app.models.sales import SalesOrder, SalesOrderLine
@@ -119,7 +119,8 @@ def release_many(session, planned_order_ids: list[int], user: str | None = None)
 
 def _free_stock(session, product_id: int) -> Decimal:
     return Decimal(session.scalar(select(func.sum(StockLevel.on_hand - StockLevel.reserved))
-                                  .where(StockLevel.product_id == product_id)) or ZERO)
+                                  .where(StockLevel.product_id == product_id,
+                                         in_sellable_bin())) or ZERO)
 
 
 def _line_shortfalls(session, order: SalesOrder) -> list[tuple[SalesOrderLine, Decimal]]:

@@ -34,6 +34,8 @@ class Invoice(db.Model):
     __table_args__ = (
         CheckConstraint("paid_amount <= total", name="ck_invoice_not_overpaid"),
         Index("ix_invoice_customer_status", "customer_id", "status"),
+        # Credit notes of an invoice (credited_amounts runs on every balance check).
+        Index("ix_invoice_credited", "credited_invoice_id"),
         Index("ix_invoice_order", "order_id"),
     )
 
@@ -63,7 +65,9 @@ class Payment(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     unallocated: Mapped[Decimal] = mapped_column(Money())
     allocations: Mapped[list["PaymentAllocation"]] = relationship(back_populates="payment")
-    __table_args__ = (CheckConstraint("unallocated >= 0", name="ck_payment_unallocated"),)
+    __table_args__ = (CheckConstraint("unallocated >= 0", name="ck_payment_unallocated"),
+                      # The credit check sums a customer's payments.
+                      Index("ix_payment_customer", "customer_id"))
 
 
 class PaymentAllocation(db.Model):

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -72,8 +73,16 @@ class Bin(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"))
     code: Mapped[str] = mapped_column(String(32))
+    # A quarantine bin (returned goods awaiting inspection) holds stock nobody may promise:
+    # reservation, availability, MRP and material issue skip it (Odoo's non-sellable location).
+    sellable: Mapped[bool] = mapped_column(default=True)
     warehouse: Mapped[Warehouse] = relationship(back_populates="bins")
     __table_args__ = (UniqueConstraint("warehouse_id", "code"),)
+
+
+def in_sellable_bin():
+    """Condition on StockLevel: the level's bin may be reserved and counted as available."""
+    return StockLevel.bin_id.in_(select(Bin.id).where(Bin.sellable.is_(True)))
 
 
 class StockLedger(db.Model):
