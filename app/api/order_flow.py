@@ -51,7 +51,11 @@ def start_process(order: SalesOrder, actor) -> ProcessInstance:
 def _process_state(order: SalesOrder) -> dict | None:
     if order.process_instance_id is None:
         return None
-    instance = db.session.get(ProcessInstance, order.process_instance_id)
+    return process_state(db.session.get(ProcessInstance, order.process_instance_id))
+
+
+def process_state(instance: ProcessInstance) -> dict:
+    """Where a business document's process is: status, waits, open tasks, history, incident."""
     open_tasks = db.session.scalars(select(HumanTask).where(
         HumanTask.instance_id == instance.id, HumanTask.state == "open"))
     history = db.session.scalars(select(InstanceEvent).where(

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.api.auth import require_group
+from app.api.order_flow import process_state
 from app.api.return_schemas import (
     CreditNoteCreateSchema,
     CreditNoteSchema,
@@ -21,7 +22,7 @@ from app.api.return_schemas import (
 from app.api.services import runtime
 from app.domain import credit_notes, return_views, returns
 from app.extensions import db
-from app.models.engine import HumanTask, Incident, InstanceEvent, ProcessInstance
+from app.models.engine import ProcessInstance
 from app.models.returns import ReturnRequest
 from app.models.sales import Customer, SalesOrder
 
@@ -114,28 +115,13 @@ def _summary(ret: ReturnRequest) -> dict:
             "outcome": ret.outcome, "process_instance_id": instance.id if instance else None}
 
 
-def _process_state(instance: ProcessInstance) -> dict:
-    """Where the return's process is: status, waits, open tasks, history, open incident."""
-    open_tasks = db.session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance.id, HumanTask.state == "open"))
-    history = db.session.scalars(select(InstanceEvent).where(
-        InstanceEvent.instance_id == instance.id).order_by(InstanceEvent.id))
-    incident = db.session.scalar(select(Incident).where(
-        Incident.instance_id == instance.id, Incident.status == "open"))
-    return {"instance_id": instance.id, "status": instance.status,
-            "waiting_at": instance.waiting_at, "open_tasks": list(open_tasks),
-            "history": list(history),
-            "incident": {"node_id": incident.node_id, "message": incident.message}
-            if incident else None}
-
-
 def describe(ret: ReturnRequest) -> dict:
     instance = _instance(ret)
     waits = [w["node_id"] for w in instance.waiting_at] if instance else []
     return {**return_views.describe(db.session, ret),
             "status": returns.derived_status(ret, waits),
             "process_instance_id": instance.id if instance else None,
-            "process": _process_state(instance) if instance else None}
+            "process": process_state(instance) if instance else None}
 
 
 # ----------------------------------------------------------------- credit notes

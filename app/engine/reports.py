@@ -162,33 +162,28 @@ def _epoch_seconds(session, column):
     return (func.julianday(column) - 2440587.5) * 86400.0
 
 
-def instance_filters(process_id=None, version=None, business_keys=None, process_ids=None):
+def _filters(table, process_id, version, business_keys, process_ids):
+    """The report filters on ``table``'s process_id, deployment_id and business_key."""
     conditions = []
     if process_id:
-        conditions.append(ProcessInstance.process_id == process_id)
+        conditions.append(table.process_id == process_id)
     if process_ids is not None:
-        conditions.append(ProcessInstance.process_id.in_(process_ids))
+        conditions.append(table.process_id.in_(process_ids))
     if version is not None:
-        conditions.append(ProcessInstance.deployment_id.in_(
+        conditions.append(table.deployment_id.in_(
             select(Deployment.id).where(Deployment.version == version)))
     if business_keys is not None:  # a list or a SELECT of keys (the API's customer filter)
-        conditions.append(ProcessInstance.business_key.in_(business_keys))
+        conditions.append(table.business_key.in_(business_keys))
     return conditions
+
+
+def instance_filters(process_id=None, version=None, business_keys=None, process_ids=None):
+    return _filters(ProcessInstance, process_id, version, business_keys, process_ids)
 
 
 def wait_filters(process_id=None, version=None, business_keys=None, process_ids=None):
-    """The report filters on instance_wait's own copies of the instance's columns."""
-    conditions = []
-    if process_id:
-        conditions.append(InstanceWait.process_id == process_id)
-    if process_ids is not None:
-        conditions.append(InstanceWait.process_id.in_(process_ids))
-    if version is not None:
-        conditions.append(InstanceWait.deployment_id.in_(
-            select(Deployment.id).where(Deployment.version == version)))
-    if business_keys is not None:  # a list or a SELECT of keys (the API's customer filter)
-        conditions.append(InstanceWait.business_key.in_(business_keys))
-    return conditions
+    """The same on instance_wait's own copies of the instance's columns (no join)."""
+    return _filters(InstanceWait, process_id, version, business_keys, process_ids)
 
 
 def _last_events(session, instance_ids) -> dict[int, InstanceEvent]:

@@ -31,7 +31,6 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.engine.service_task import ServiceTask, ServiceTaskSpecConverter
 
-
 # Plain dicts, emptied when full: cheaper than lru_cache and adding no garbage-collected entry
 # objects. A lost entry (another thread emptied it) is only a miss: ids never change.
 _MAX_IDS = 10_000
@@ -88,21 +87,26 @@ def _copy_data(data: dict) -> dict:
             if isinstance(value, _MUTABLE) else value for key, value in data.items()}
 
 
+def _workflow_dict(registry, workflow) -> dict:
+    """WorkflowConverter.to_dict's common keys, in its order, with the cached id conversions."""
+    last_task = workflow.last_task
+    return {
+        "data": registry.convert(registry.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": _text(last_task.id) if last_task is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": {_text(k): registry.convert(v) for k, v in workflow.tasks.items()},
+        "root": _text(workflow.task_tree.id),
+    }
+
+
 class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
     def to_dict(self, workflow):
-        # WorkflowConverter.to_dict's keys in its order, without "spec" / "subprocess_specs".
-        last_task = workflow.last_task
-        return {
-            "data": self.registry.convert(self.registry.clean(workflow.data)),
-            "correlations": workflow.correlations,
-            "last_task": _text(last_task.id) if last_task is not None else None,
-            "success": workflow.success,
-            "completed": workflow.completed,
-            "tasks": {_text(k): self.registry.convert(v) for k, v in workflow.tasks.items()},
-            "root": _text(workflow.task_tree.id),
-            "subprocesses": self.mapping_to_dict(workflow.subprocesses),
-            "bpmn_events": self.registry.convert(workflow.bpmn_events),
-        }
+        # Without "spec" / "subprocess_specs": the spec comes from the deployment.
+        return {**_workflow_dict(self.registry, workflow),
+                "subprocesses": self.mapping_to_dict(workflow.subprocesses),
+                "bpmn_events": self.registry.convert(workflow.bpmn_events)}
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
@@ -120,18 +124,9 @@ class CachedIdSubWorkflowConverter(BpmnSubWorkflowConverter):
 
     def to_dict(self, workflow):
         # WorkflowConverter.to_dict + BpmnSubWorkflowConverter.to_dict, keys in their order.
-        last_task = workflow.last_task
-        return {
-            "data": self.registry.convert(self.registry.clean(workflow.data)),
-            "correlations": workflow.correlations,
-            "last_task": _text(last_task.id) if last_task is not None else None,
-            "success": workflow.success,
-            "completed": workflow.completed,
-            "tasks": {_text(k): self.registry.convert(v) for k, v in workflow.tasks.items()},
-            "root": _text(workflow.task_tree.id),
-            "parent_task_id": _text(workflow.parent_task_id),
-            "spec": workflow.spec.name,
-        }
+        return {**_workflow_dict(self.registry, workflow),
+                "parent_task_id": _text(workflow.parent_task_id),
+                "spec": workflow.spec.name}
 
     def from_dict(self, dct, task, top_workflow):
         spec = top_workflow.subprocess_specs.get(task.task_spec.spec)
