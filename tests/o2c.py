@@ -94,6 +94,12 @@ class O2C:
         return self.client.post("/api/returns", json=body,
                                 headers={**auth(self.tokens[user]), **(headers or {})})
 
+    def approve_and_receive(self, rma, lines, approver="sam"):
+        """Approve a return and receive its goods as the warehouse."""
+        for response in (self.complete(approver, rma, "approve_return", {"decision": "approve"}),
+                         self.complete("wendy", rma, "receive_return", {"received_lines": lines})):
+            assert response.status_code == 200, response.get_json()
+
     def get_return(self, number, user="alice"):
         response = self.call(user, "get", f"/api/returns/{number}")
         assert response.status_code == 200, response.get_json()

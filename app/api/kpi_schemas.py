@@ -101,8 +101,16 @@ class KpiDsoSchema(KpiDsoPointSchema):
     series = fields.List(fields.Nested(KpiDsoPointSchema))
 
 
+class KpiSatisfactionMonthSchema(Schema):
+    month = fields.String(metadata={"description": "YYYY-MM of the answers"})
+    average = _number()
+    count = fields.Integer()
+
+
 class KpiSatisfactionSchema(Schema):
     value = _number()
+    count = fields.Integer(load_default=0)
+    months = fields.List(fields.Nested(KpiSatisfactionMonthSchema))
     note = fields.String()
 
 

@@ -4,14 +4,23 @@ zero, ships and closes without waiting for money."""
 from decimal import Decimal
 
 from app.engine import jobs
-from tests.e2e.test_returns import approve_and_receive, created, ok
+
+
+def created(response):
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def ok(response):
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
 
 
 def test_a_fully_credited_order_closes_without_a_payment(o2c, runtime):
     number = o2c.deliver("C-1001", [("FUR-CHAIR-ERG", 2)])
     assert o2c.get(number)["status"] == "awaiting_payment"
     rma = created(o2c.request_return(number, [(1, 2)], reason="arrived broken"))["number"]
-    approve_and_receive(o2c, rma, [{"line_no": 1, "quantity": 2}])
+    o2c.approve_and_receive(rma, [{"line_no": 1, "quantity": 2}])
     ok(o2c.complete("wendy", rma, "inspect_return", {"outcome": "scrap"}))
     assert Decimal(o2c.get(number)["invoices"][0]["outstanding"]) == 0
     assert o2c.get(number)["status"] == "awaiting_payment"  # told after the return's commit
@@ -23,7 +32,7 @@ def test_a_fully_credited_order_closes_without_a_payment(o2c, runtime):
 def test_a_partly_credited_order_still_waits_for_the_rest(o2c, runtime):
     number = o2c.deliver("C-1001", [("FUR-CHAIR-ERG", 2)])
     rma = created(o2c.request_return(number, [(1, 1)], reason="one too many"))["number"]
-    approve_and_receive(o2c, rma, [{"line_no": 1, "quantity": 1}])
+    o2c.approve_and_receive(rma, [{"line_no": 1, "quantity": 1}])
     ok(o2c.complete("wendy", rma, "inspect_return", {"outcome": "restock"}))
     jobs.run_until_idle(runtime)
     order = o2c.get(number)
@@ -34,7 +43,7 @@ def test_a_partly_credited_order_still_waits_for_the_rest(o2c, runtime):
 def test_a_replacement_order_ships_and_closes_at_zero(o2c, runtime):
     number = o2c.deliver("C-1001", [("FUR-CHAIR-ERG", 2)])
     rma = created(o2c.request_return(number, [(1, 1)], reason="armrest cracked"))["number"]
-    approve_and_receive(o2c, rma, [{"line_no": 1, "quantity": 1}])
+    o2c.approve_and_receive(rma, [{"line_no": 1, "quantity": 1}])
     ok(o2c.complete("wendy", rma, "inspect_return", {"outcome": "replacement"}))
     jobs.run_until_idle(runtime)
     replacement = o2c.get_return(rma)["replacement_order"]

@@ -39,11 +39,6 @@ def bin_on_hand(o2c, sku, warehouse, bin_code):
     return Decimal(0), Decimal(0)
 
 
-def approve_and_receive(o2c, rma, lines, approver="sam"):
-    ok(o2c.complete(approver, rma, "approve_return", {"decision": "approve"}))
-    ok(o2c.complete("wendy", rma, "receive_return", {"received_lines": lines}))
-
-
 def survey_token(o2c, rma):
     o2c.session.expire_all()
     mail = o2c.session.scalar(select(Outbox).where(Outbox.key == f"survey:{rma}"))
@@ -79,7 +74,7 @@ def test_restock_return_credits_the_invoice_and_records_the_survey(o2c, client, 
     replay = o2c.request_return(number, [(1, 1)], external_ref="CUST-RMA-1")
     assert replay.status_code == 200 and replay.get_json()["number"] == rma
 
-    approve_and_receive(o2c, rma, [{"line_no": 1, "quantity": 1}])
+    o2c.approve_and_receive(rma, [{"line_no": 1, "quantity": 1}])
     ret = o2c.get_return(rma)
     assert ret["status"] == "awaiting_inspection" and ret["approved_by"] == "sam"
     [receipt] = ret["receipts"]
@@ -122,6 +117,9 @@ def test_restock_return_credits_the_invoice_and_records_the_survey(o2c, client, 
     assert ret["survey"]["comment"] == "quick and friendly"
     assert ret["status"] == "closed" and ret["process"]["status"] == "completed"
     assert answer_survey(client, token, 1).status_code == 410  # single use
+    kpi = o2c.call("otto", "get", "/api/kpis").get_json()["customer_satisfaction"]
+    assert (kpi["value"], kpi["count"]) == ("5.00", 1)
+    assert [(m["average"], m["count"]) for m in kpi["months"]] == [("5.00", 1)]
 
     # the rest of the invoice can still be credited by hand, but never more than was billed
     too_much = o2c.call("fran", "post", "/api/credit-notes", json={
@@ -145,7 +143,7 @@ def test_restock_return_credits_the_invoice_and_records_the_survey(o2c, client, 
 def test_paying_what_is_left_after_a_credit_note_completes_the_order(o2c):
     number = o2c.deliver("C-1001", [("FUR-CHAIR-ERG", 2)])
     rma = created(o2c.request_return(number, [(1, 1)]))["number"]
-    approve_and_receive(o2c, rma, [{"line_no": 1, "quantity": 1}])
+    o2c.approve_and_receive(rma, [{"line_no": 1, "quantity": 1}])
     ok(o2c.complete("wendy", rma, "inspect_return", {"outcome": "restock"}))
     invoice = o2c.get(number)["invoices"][0]["number"]
     paid = created(o2c.call("fran", "post", "/api/payments", json={
@@ -249,7 +247,7 @@ def test_scrapped_goods_are_written_off_and_credited(o2c):
     number = o2c.deliver("C-1001", [("FUR-CHAIR-ERG", 2)])
     before = available(o2c, "FUR-CHAIR-ERG")
     rma = created(o2c.request_return(number, [(1, 2)], reason="arrived broken"))["number"]
-    approve_and_receive(o2c, rma, [{"line_no": 1, "quantity": 2}])
+    o2c.approve_and_receive(rma, [{"line_no": 1, "quantity": 2}])
     ok(o2c.complete("wendy", rma, "inspect_return",
                     {"outcome": "scrap", "inspection_note": "frame bent"}))
     ret = o2c.get_return(rma)
@@ -267,7 +265,7 @@ def test_scrapped_goods_are_written_off_and_credited(o2c):
 def test_an_unanswered_survey_closes_after_14_days(o2c, client, runtime, frozen_clock):
     number = o2c.deliver("C-1001", [("FUR-CHAIR-ERG", 1)])
     rma = created(o2c.request_return(number, [(1, 1)]))["number"]
-    approve_and_receive(o2c, rma, [{"line_no": 1, "quantity": 1}])
+    o2c.approve_and_receive(rma, [{"line_no": 1, "quantity": 1}])
     ok(o2c.complete("wendy", rma, "inspect_return", {"outcome": "restock"}))
     _, token = survey_token(o2c, rma)
     survey = o2c.get_return(rma)["survey"]
@@ -288,7 +286,7 @@ def test_an_unanswered_survey_closes_after_14_days(o2c, client, runtime, frozen_
 def test_survey_score_is_validated(o2c, client):
     number = o2c.deliver("C-1001", [("FUR-CHAIR-ERG", 1)])
     rma = created(o2c.request_return(number, [(1, 1)]))["number"]
-    approve_and_receive(o2c, rma, [{"line_no": 1, "quantity": 1}])
+    o2c.approve_and_receive(rma, [{"line_no": 1, "quantity": 1}])
     ok(o2c.complete("wendy", rma, "inspect_return", {"outcome": "scrap"}))
     _, token = survey_token(o2c, rma)
     assert answer_survey(client, token, 9).status_code == 422
@@ -301,7 +299,7 @@ def test_survey_score_is_validated(o2c, client):
 def test_repaired_goods_go_back_to_the_customer_without_credit(o2c):
     number = o2c.deliver("C-1001", [("FUR-CHAIR-ERG", 1)])
     rma = created(o2c.request_return(number, [(1, 1)], reason="gas lift sinks"))["number"]
-    approve_and_receive(o2c, rma, [{"line_no": 1, "quantity": 1}])
+    o2c.approve_and_receive(rma, [{"line_no": 1, "quantity": 1}])
     ok(o2c.complete("wendy", rma, "inspect_return", {"outcome": "repair"}))
     ret = o2c.get_return(rma)
     assert ret["status"] == "in_repair" and ret["repair_order"]["number"].startswith("RO-")
@@ -317,7 +315,7 @@ def test_repaired_goods_go_back_to_the_customer_without_credit(o2c):
 def test_goods_that_cannot_be_repaired_are_credited(o2c):
     number = o2c.deliver("C-1001", [("FUR-CHAIR-ERG", 1)])
     rma = created(o2c.request_return(number, [(1, 1)]))["number"]
-    approve_and_receive(o2c, rma, [{"line_no": 1, "quantity": 1}])
+    o2c.approve_and_receive(rma, [{"line_no": 1, "quantity": 1}])
     ok(o2c.complete("wendy", rma, "inspect_return", {"outcome": "repair"}))
     ok(o2c.complete("wendy", rma, "repair_return", {"repaired": False}))
     ret = o2c.get_return(rma)
@@ -328,7 +326,7 @@ def test_goods_that_cannot_be_repaired_are_credited(o2c):
 def test_replacement_ships_a_free_order_through_the_order_lifecycle(o2c, runtime):
     number = o2c.deliver("C-1001", [("FUR-CHAIR-ERG", 2)])
     rma = created(o2c.request_return(number, [(1, 1)], reason="armrest cracked"))["number"]
-    approve_and_receive(o2c, rma, [{"line_no": 1, "quantity": 1}])
+    o2c.approve_and_receive(rma, [{"line_no": 1, "quantity": 1}])
     ok(o2c.complete("wendy", rma, "inspect_return", {"outcome": "replacement"}))
     ret = o2c.get_return(rma)
     assert ret["credit_notes"] == [] and ret["replacement_order"].startswith("SO-")
