@@ -55,7 +55,8 @@ TARGET_RATIO = 2.5
 TARGET_SQLITE_RATE = 200.0
 # Tables that hold per-instance rows (deployment tables are shared by all instances).
 INSTANCE_TABLES = ("process_instance", "human_task", "human_task_candidate", "instance_event",
-                   "job", "message_subscription", "processed_message")
+                   "job", "message_subscription", "processed_message", "instance_wait",
+                   "node_visit", "engine_command")
 
 
 # ---- the workload --------------------------------------------------------------------------

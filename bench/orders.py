@@ -376,7 +376,8 @@ ORDER_TABLES = ("sales_order", "sales_order_line", "reservation", "shipment", "s
                 "stock_ledger", "invoice", "invoice_line", "journal_entry", "journal_line",
                 "payment", "payment_allocation", "process_instance", "human_task",
                 "human_task_candidate", "instance_event", "job", "message_subscription",
-                "processed_message", "notification", "outbox")
+                "processed_message", "notification", "outbox", "instance_wait", "node_visit",
+                "engine_command", "purchase_order", "work_order")
 
 
 def sqlite_checkpoint(db):
