@@ -9,6 +9,7 @@ from datetime import datetime, time, timezone
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.api.order_status_filter import statuses_condition
 from app.api.services import runtime
 from app.domain import orders
 from app.extensions import db
@@ -90,8 +91,10 @@ def describe(number: str) -> SalesOrder:
 
 
 def list_orders(customer=None, external_ref=None, q=None, created_from=None, created_to=None,
-                page=1, per_page=50) -> dict:
+                page=1, per_page=50, status=None) -> dict:
     query = select(SalesOrder).join(Customer)
+    if status:
+        query = query.where(statuses_condition(status))
     if customer:
         query = query.where(Customer.code == customer)
     if external_ref:

@@ -1,6 +1,7 @@
 """Schemas of the orders API."""
 from marshmallow import Schema, fields, validate
 
+from app.api.order_status_filter import FILTERABLE
 from app.api.schemas import EventSchema, StrictSchema, TaskSchema, WaitSchema
 
 
@@ -93,6 +94,8 @@ class OrderDetailSchema(OrderSummarySchema):
 
 
 class OrderQuerySchema(StrictSchema):
+    status = fields.List(fields.String(validate=validate.OneOf(FILTERABLE)), metadata={
+        "description": "derived status; repeat for several (status=credit_hold&status=picking)"})
     customer = fields.String()
     external_ref = fields.String()
     q = fields.String(validate=validate.Length(max=100))

@@ -11,20 +11,6 @@ from tests.e2e.test_order_to_cash import pay, place
 LINES = [("FUR-TABLE-MTG", 3), ("FUR-CHAIR-ERG", 2)]  # 2 tables on hand, chairs plenty
 
 
-def approve(o2c, number):
-    task = o2c.task(number, "approve_manager") and "approve_manager" or "approve_supervisor"
-    user = "gina" if task == "approve_manager" else "sam"
-    assert o2c.complete(user, number, task, {"decision": "approve"}).status_code == 200
-
-
-def deliver_current_shipment(o2c, number):
-    assert o2c.pick_and_pack(number).status_code == 200
-    shipment = [s for s in o2c.get(number)["shipments"] if s["status"] == "booked"][-1]
-    assert o2c.message("shipment_delivered", number,
-                       {"tracking_number": shipment["tracking_number"]}).status_code == 200
-    return shipment
-
-
 def receive_tables(o2c, quantity, reference):
     response = o2c.call("wendy", "post", "/api/stock/receipts", json={
         "sku": "FUR-TABLE-MTG", "warehouse": "SH-MAIN", "bin": "A-01",
@@ -40,7 +26,7 @@ def shipped(order):
 def test_partial_policy_ships_what_is_there_and_backorders_the_rest(o2c):
     created = place(o2c, "C-1003", LINES)  # the key account ships partially by default
     number = created["number"]
-    approve(o2c, number)
+    o2c.approve(number)
     order = o2c.get(number)
     assert order["shipping_policy"] == "partial"
     assert order["status"] == "picking"
@@ -48,7 +34,7 @@ def test_partial_policy_ships_what_is_there_and_backorders_the_rest(o2c):
     assert sorted((ln["sku"], ln["quantity"]) for ln in pick["lines"]) == [
         ("FUR-CHAIR-ERG", "2.000"), ("FUR-TABLE-MTG", "2.000")]
 
-    deliver_current_shipment(o2c, number)
+    o2c.deliver_current_shipment(number)
     order = o2c.get(number)
     assert order["status"] == "backordered"
     assert "wait_goods" in [w["node_id"] for w in order["process"]["waiting_at"]]
@@ -65,7 +51,7 @@ def test_partial_policy_ships_what_is_there_and_backorders_the_rest(o2c):
     assert order["status"] == "backordered"  # part delivered, the rest being picked
     pick = o2c.task_data(number, "pick_pack")["pick"]
     assert [(ln["sku"], ln["quantity"]) for ln in pick["lines"]] == [("FUR-TABLE-MTG", "1.000")]
-    deliver_current_shipment(o2c, number)
+    o2c.deliver_current_shipment(number)
 
     order = o2c.get(number)
     assert order["status"] == "awaiting_payment"
@@ -86,7 +72,7 @@ def test_partial_policy_ships_what_is_there_and_backorders_the_rest(o2c):
 
 def test_complete_policy_ships_nothing_until_everything_is_there(o2c):
     number = place(o2c, "C-1001", LINES)["number"]
-    approve(o2c, number)
+    o2c.approve(number)
     order = o2c.get(number)
     assert order["shipping_policy"] == "complete"
     assert order["status"] == "awaiting_stock" and order["shipments"] == []
@@ -95,7 +81,7 @@ def test_complete_policy_ships_nothing_until_everything_is_there(o2c):
 
 def test_the_order_may_ask_for_partial_shipment_itself(o2c):
     number = place(o2c, "C-1001", LINES, shipping_policy="partial")["number"]
-    approve(o2c, number)
+    o2c.approve(number)
     assert o2c.get(number)["status"] == "picking"
     bad = o2c.order("C-1001", LINES, shipping_policy="whenever")
     assert bad.status_code == 422 and "shipping_policy" in str(bad.get_json()["details"])
@@ -103,10 +89,10 @@ def test_the_order_may_ask_for_partial_shipment_itself(o2c):
 
 def test_nothing_in_stock_waits_even_when_partial_is_allowed(o2c):
     receive_nothing = place(o2c, "C-1003", [("ELE-PRN-A3", 3)])["number"]  # 1 on hand
-    approve(o2c, receive_nothing)
+    o2c.approve(receive_nothing)
     assert o2c.get(receive_nothing)["status"] == "picking"  # the one printer ships
     other = place(o2c, "C-1003", [("ELE-PRN-A3", 2)])["number"]  # none left
-    approve(o2c, other)
+    o2c.approve(other)
     order = o2c.get(other)
     assert order["status"] == "awaiting_stock" and order["shipments"] == []
 
@@ -114,8 +100,8 @@ def test_nothing_in_stock_waits_even_when_partial_is_allowed(o2c):
 def test_cancelling_the_backorder_keeps_what_shipped_billed(o2c):
     created = place(o2c, "C-1003", LINES)
     number = created["number"]
-    approve(o2c, number)
-    deliver_current_shipment(o2c, number)
+    o2c.approve(number)
+    o2c.deliver_current_shipment(number)
     [invoice] = o2c.get(number)["invoices"]
 
     response = o2c.message("order_cancelled", number, {"reason": "no longer needed"})
