@@ -277,3 +277,21 @@ class HeatmapSchema(Schema):
     nodes = fields.List(fields.Nested(HeatNodeSchema))
     node_id = fields.String(allow_none=True)
     instances = fields.List(fields.Nested(NodeInstanceSchema), allow_none=True)
+
+
+class StoppedCommandSchema(Schema):
+    """Work a unit asked for after its commit (start a process, send a message) that stopped."""
+    id = fields.Integer()
+    key = fields.String()
+    kind = fields.String(metadata={"description": "start | message"})
+    status = fields.String(metadata={"description": "failed | undelivered"})
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    payload = fields.Dict()
+    source_instance_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    done_at = fields.DateTime(allow_none=True)
+
+
+class StoppedCommandsSchema(Schema):
+    items = fields.List(fields.Nested(StoppedCommandSchema))

@@ -17,10 +17,13 @@ from app.api.report_schemas import (
     IncidentReportSchema,
     SlaQuerySchema,
     SlaReportSchema,
+    StoppedCommandsSchema,
     StuckQuerySchema,
     StuckReportSchema,
 )
 from app.api.services import runtime
+from app.engine import commands
+from app.engine.errors import NotFound
 from app.extensions import db
 
 blp = Blueprint("reports", __name__, url_prefix="/api/reports",
@@ -75,3 +78,21 @@ def exceptions(args):
 @require_group(*OWNERS)
 def heatmap(args):
     return report_views.heatmap_report(db.session, args)
+
+
+@blp.route("/commands", methods=["GET"])
+@blp.response(200, StoppedCommandsSchema)
+@require_group(*OWNERS)
+def stopped_commands():
+    """Process starts and messages asked for by a process that failed or found nobody waiting."""
+    return {"items": commands.stopped(db.session)}
+
+
+@blp.route("/commands/<int:command_id>/retry", methods=["POST"])
+@blp.response(200, StoppedCommandsSchema)
+@require_group(*OWNERS)
+def retry_command(command_id):
+    """Queue a stopped command again (after fixing its cause); the scheduler carries it out."""
+    if not commands.retry(db.session, command_id):
+        raise NotFound(f"no failed or undelivered command {command_id}")
+    return {"items": commands.stopped(db.session)}

@@ -57,6 +57,41 @@ def _settle(session, command_id: int, **values) -> None:
     session.commit()
 
 
+def _fail(session, command_id, attempts, err) -> int:
+    """Back off and try again; after MAX_ATTEMPTS the command is "failed" and waits for a
+    process owner (reports: commands). Returns 1 when it gave up."""
+    session.rollback()
+    message = err.message if isinstance(err, EngineError) else f"{type(err).__name__}: {err}"
+    log.warning("command %s failed: %s", command_id, message)
+    failed = attempts >= MAX_ATTEMPTS
+    _settle(session, command_id, attempts=attempts, last_error=message[:2000],
+            status="failed" if failed else "pending",
+            due_at=clock.now() + timedelta(seconds=30 * 2 ** attempts))
+    return int(failed)
+
+
+def stopped(session, *, limit: int = 100) -> list[dict]:
+    """Commands that gave up (failed) or found nobody waiting (undelivered), newest first."""
+    rows = session.scalars(select(EngineCommand).where(
+        EngineCommand.status.in_(("failed", "undelivered")))
+        .order_by(EngineCommand.id.desc()).limit(limit))
+    return [{"id": c.id, "key": c.key, "kind": c.kind, "status": c.status,
+             "attempts": c.attempts, "last_error": c.last_error, "payload": c.payload,
+             "source_instance_id": c.source_instance_id, "created_at": c.created_at,
+             "done_at": c.done_at} for c in rows]
+
+
+def retry(session, command_id: int) -> bool:
+    """A stopped command goes back in the queue, due now (after the cause was fixed)."""
+    result = session.execute(update(EngineCommand).where(
+        EngineCommand.id == command_id,
+        EngineCommand.status.in_(("failed", "undelivered"))).values(
+        status="pending", attempts=0, due_at=clock.now(), lease_expires_at=None,
+        done_at=None))
+    session.commit()
+    return result.rowcount == 1
+
+
 def run_pending(runtime: Runtime, *, limit: int = 50, lease_seconds: int = 60) -> int:
     """Carry out due commands; returns how many settled (done or given up)."""
     session = runtime.session
@@ -66,8 +101,11 @@ def run_pending(runtime: Runtime, *, limit: int = 50, lease_seconds: int = 60) -
         try:
             instance_id = _carry_out(runtime, command)
         except (NotFound, InvalidState) as err:
+            if kind != "message":  # a start that cannot happen (no such process): a failure
+                settled += _fail(session, command_id, attempts, err)
+                continue
             session.rollback()
-            if kind == "message" and attempts >= UNDELIVERED_AFTER:
+            if attempts >= UNDELIVERED_AFTER:
                 log.info("command %s undelivered: %s", command_id, err.message)
                 _settle(session, command_id, status="undelivered", attempts=attempts,
                         last_error=err.message, done_at=clock.now())
@@ -77,14 +115,7 @@ def run_pending(runtime: Runtime, *, limit: int = 50, lease_seconds: int = 60) -
                         due_at=clock.now() + timedelta(seconds=30 * attempts))
             continue
         except Exception as err:  # noqa: BLE001 - recorded on the row, retried with backoff
-            session.rollback()
-            message = err.message if isinstance(err, EngineError) else f"{type(err).__name__}: {err}"
-            log.warning("command %s failed: %s", command_id, message)
-            failed = attempts >= MAX_ATTEMPTS
-            _settle(session, command_id, attempts=attempts, last_error=message[:2000],
-                    status="failed" if failed else "pending",
-                    due_at=clock.now() + timedelta(seconds=30 * 2 ** attempts))
-            settled += failed
+            settled += _fail(session, command_id, attempts, err)
             continue
         _settle(session, command_id, status="done", attempts=attempts, done_at=clock.now(),
                 result_instance_id=instance_id)

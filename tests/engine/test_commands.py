@@ -78,3 +78,48 @@ def test_a_message_nobody_waits_for_ends_undelivered(runtime, deployed, session,
     late = _commands(session)["message:late"]
     assert late.status == "undelivered" and late.attempts == commands.UNDELIVERED_AFTER
     assert "no process instance waits" in late.last_error
+
+
+def test_a_start_that_cannot_happen_fails_after_its_attempts_and_can_be_retried(
+        runtime, deployed, session, frozen_clock, app):
+    from app.engine.operators import UnitContext
+
+    source, _ = runtime.start("message_wait", business_key="S-1")
+    UnitContext(session, source.id, "S-1", "message_wait").start_process(
+        "not_deployed_yet", business_key="X-1")
+    session.commit()
+    for _ in range(commands.MAX_ATTEMPTS):
+        commands.run_pending(runtime)
+        clock.travel(timedelta(hours=1))
+    [stopped] = commands.stopped(session)
+    assert (stopped["status"], stopped["attempts"]) == ("failed", commands.MAX_ATTEMPTS)
+    assert "not_deployed_yet" in stopped["last_error"]
+    assert commands.run_pending(runtime) == 0  # it waits for a person now
+
+    assert commands.retry(session, stopped["id"])  # e.g. after the diagram was deployed
+    assert _commands(session)["start:not_deployed_yet:X-1"].status == "pending"
+    assert not commands.retry(session, stopped["id"])  # only stopped ones
+
+
+def test_process_owners_see_and_retry_stopped_commands(runtime, deployed, session, client,
+                                                        make_user, frozen_clock):
+    from app.engine.operators import UnitContext
+    from tests.conftest import auth
+
+    _, token = make_user("otto", "process_owner")
+    _, clerk = make_user("cleo", "clerks")
+    source, _ = runtime.start("message_wait", business_key="S-2")
+    UnitContext(session, source.id, "S-2", "message_wait").send_message(
+        "no_such_message", business_key="S-2", message_id="lost-1")
+    session.commit()
+    for _ in range(commands.UNDELIVERED_AFTER):
+        commands.run_pending(runtime)
+        clock.travel(timedelta(hours=1))
+    assert client.get("/api/reports/commands", headers=auth(clerk)).status_code == 403
+    [row] = client.get("/api/reports/commands", headers=auth(token)).get_json()["items"]
+    assert (row["key"], row["status"], row["source_instance_id"]) == (
+        "message:lost-1", "undelivered", source.id)
+    response = client.post(f"/api/reports/commands/{row['id']}/retry", headers=auth(token))
+    assert response.status_code == 200 and response.get_json()["items"] == []
+    again = client.post(f"/api/reports/commands/{row['id']}/retry", headers=auth(token))
+    assert again.status_code == 404 and again.get_json()["error"]
