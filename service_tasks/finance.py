@@ -17,9 +17,10 @@ def _at_nine(day) -> str:
 
 @operator("finance.invoice_shipment")
 def invoice_shipment(ctx: UnitContext, shipment_id):
-    """Bill the shipment (once); returns the invoice and when the dunning timers fire."""
+    """Bill the shipment (once); returns the invoice and when the dunning timers fire, counted
+    from the order's oldest unpaid invoice (an earlier shipment's, after a backorder)."""
     result = invoicing.invoice_shipment(ctx.session, int(shipment_id))
-    due = result["due_date"]
+    due = invoicing.oldest_unpaid_due_date(ctx.session, result["order_id"]) or result["due_date"]
     return {**result, "due_date": due.isoformat(),
             "dunning_1_at": _at_nine(due + DUNNING_1_AFTER),
             "dunning_2_at": _at_nine(due + DUNNING_2_AFTER),

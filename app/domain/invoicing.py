@@ -104,7 +104,7 @@ def _check_billable(order_lines, qty_by_line, shipment) -> None:
 
 def invoice_summary(invoice: Invoice) -> dict:
     return {"invoice_id": invoice.id, "number": invoice.number, "total": invoice.total,
-            "due_date": invoice.due_date}
+            "due_date": invoice.due_date, "order_id": invoice.order_id}
 
 
 def post_journal(session, doc_type: str, doc_id: int, customer_id: int | None,
@@ -133,6 +133,15 @@ def open_invoices_query(customer_id: int | None = None, order_id: int | None = N
     if order_id is not None:
         query = query.where(Invoice.order_id == order_id)
     return query.order_by(Invoice.due_date, Invoice.issue_date, Invoice.id)
+
+
+def oldest_unpaid_due_date(session, order_id: int) -> date | None:
+    """Due date of the order's oldest invoice that still owes something (dunning starts there:
+    after partial shipments the first invoice may be overdue before the last is issued)."""
+    invoices = list(session.scalars(open_invoices_query(order_id=order_id)))
+    credited = credited_amounts(session, [inv.id for inv in invoices])
+    owing = [inv.due_date for inv in invoices if outstanding(inv, credited.get(inv.id, ZERO)) > 0]
+    return min(owing) if owing else None
 
 
 def credited_amounts(session, invoice_ids) -> dict[int, Decimal]:

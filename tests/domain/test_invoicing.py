@@ -102,7 +102,7 @@ def test_invoice_bills_shipped_quantities_with_tax_rounded_half_up_per_line(sess
     assert (invoice.net_total, invoice.tax_total, invoice.total) == (D("15.51"), D("1.67"),
                                                                      D("17.18"))
     assert result == {"invoice_id": invoice.id, "number": "INV-2026-00001",
-                      "total": D("17.18"), "due_date": date(2026, 3, 16)}
+                      "total": D("17.18"), "due_date": date(2026, 3, 16), "order_id": order.id}
     assert invoice.status == "posted" and invoice.customer_id == customer.id
     assert [ln.invoiced_qty for ln in order.lines] == [3, 2]
 

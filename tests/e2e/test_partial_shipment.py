@@ -120,3 +120,25 @@ def test_cancelling_the_backorder_keeps_what_shipped_billed(o2c):
     order = o2c.get(number)
     assert order["status"] == "completed"
     assert o2c.session.scalar(select(Invoice.total)) == Decimal(invoice["total"])
+
+
+def test_dunning_after_a_long_backorder_counts_from_the_first_invoice(o2c, runtime,
+                                                                       frozen_clock):
+    """Terms 60 days (the key account): the backorder takes 80 days, so the first invoice is
+    overdue when the last one is issued, and its reminder goes out at once."""
+    from datetime import timedelta
+
+    from app.engine import clock, jobs
+
+    number = place(o2c, "C-1003", LINES)["number"]
+    o2c.approve(number)
+    o2c.deliver_current_shipment(number)
+    [first] = o2c.get(number)["invoices"]
+    clock.travel(timedelta(days=80))
+    receive_tables(o2c, 1, "GRN-LATE-1")
+    o2c.deliver_current_shipment(number)
+    jobs.run_until_idle(runtime)
+    invoices = {inv["number"]: inv for inv in o2c.get(number)["invoices"]}
+    assert invoices[first["number"]]["dunning_level"] == 1  # due + 7 days passed long ago
+    second = next(n for n in invoices if n != first["number"])
+    assert invoices[second]["dunning_level"] == 0  # not due yet: not dunned
