@@ -81,12 +81,13 @@ def with_status(order: SalesOrder) -> SalesOrder:
 def describe(number: str) -> SalesOrder:
     order = with_status(orders.get_order(db.session, number))
     order.process = _process_state(order)
-    from app.domain import inventory, payments, shipping
+    from app.domain import inventory, payments, return_views, shipping
 
     order.reservations = inventory.order_reservations(db.session, order.id)
     order.shipments = shipping.order_shipments(db.session, order.id)
     order.invoices = payments.order_invoices(db.session, order.id)
     order.payments = payments.order_payments(db.session, order.id)
+    order.returns = return_views.order_returns(db.session, order.id)
     return order
 
 

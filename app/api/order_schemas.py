@@ -90,6 +90,7 @@ class OrderDetailSchema(OrderSummarySchema):
     shipments = fields.List(fields.Dict())
     invoices = fields.List(fields.Dict())
     payments = fields.List(fields.Dict())
+    returns = fields.List(fields.Dict(), metadata={"description": "the order's returns (RMAs)"})
     process = fields.Nested(ProcessStateSchema, allow_none=True)
 
 

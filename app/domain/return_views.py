@@ -7,6 +7,7 @@ from app.models.finance import Invoice
 from app.models.inventory import Bin, Product, StockLedger, Warehouse
 from app.models.returns import CustomerSurvey, RepairOrder, ReturnRequest
 from app.models.sales import Customer, SalesOrder, SalesOrderLine
+from app.models.types import ZERO
 
 
 def return_ledger(session, ret: ReturnRequest) -> list[dict]:
@@ -49,3 +50,22 @@ def describe(session, ret: ReturnRequest) -> dict:
                               "invoice": session.get(Invoice, n.credited_invoice_id).number}
                              for n in notes],
             "survey": surveys.survey_view(survey)}
+
+
+def _stage(ret: ReturnRequest) -> str:
+    """How far the return got, from its recorded facts (no process needed)."""
+    for stage, at in (("rejected", ret.rejected_at), ("closed", ret.closed_at),
+                      ("credited", ret.credited_at), ("inspected", ret.inspected_at),
+                      ("received", ret.received_at), ("approved", ret.approved_at)):
+        if at is not None:
+            return stage
+    return "requested"
+
+
+def order_returns(session, order_id: int) -> list[dict]:
+    """The order's returns, oldest first: number, stage, reason, outcome and quantities."""
+    returns = session.scalars(select(ReturnRequest).where(ReturnRequest.order_id == order_id)
+                              .order_by(ReturnRequest.id))
+    return [{"number": r.number, "stage": _stage(r), "origin": r.origin, "reason": r.reason,
+             "outcome": r.outcome, "created_at": r.created_at,
+             "quantity": sum((ln.quantity for ln in r.lines), start=ZERO)} for r in returns]

@@ -30,6 +30,7 @@ PIECES = {
                  ("app.domain.invoicing", "order_invoices")),
     "payments": (("app.domain.payments", "order_payments"),),
     "balance": (("app.domain.payments", "order_balance"),),
+    "returns": (("app.domain.return_views", "order_returns"),),
 }
 HISTORY_KINDS = ("task_completed", "task_claimed", "task_unclaimed", "task_delegated")
 # Engine steps worth a line in the timeline; gateways and flows are noise to a reader.

@@ -27,6 +27,23 @@ def test_a_fully_credited_order_closes_without_a_payment(o2c, runtime):
     jobs.run_until_idle(runtime)
     order = o2c.get(number)
     assert order["status"] == "completed" and order["process"]["status"] == "completed"
+    [listed] = order["returns"]
+    assert (listed["number"], listed["stage"], listed["outcome"]) == (rma, "credited", "scrap")
+    assert [inv["kind"] for inv in order["invoices"]] == ["invoice", "credit_note"]
+
+
+def test_the_order_page_lists_its_returns(o2c, client, make_user):
+    import re
+
+    make_user("olga", "sales", password="pw")
+    number = o2c.deliver("C-1001", [("FUR-CHAIR-ERG", 2)])
+    rma = created(o2c.request_return(number, [(1, 1)], reason="wrong colour"))["number"]
+    login = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.get_data(as_text=True)).group(1)
+    assert client.post("/login", data={"username": "olga", "password": "pw",
+                                       "csrf_token": csrf}).status_code == 302
+    html = client.get(f"/orders/{number}").get_data(as_text=True)
+    assert 'data-testid="returns"' in html and rma in html and "wrong colour" in html
 
 
 def test_a_partly_credited_order_still_waits_for_the_rest(o2c, runtime):
