@@ -1,6 +1,6 @@
 """The read side of a return: its facts for the API (the status comes from the caller, which
 knows where the process waits)."""
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.domain import credit_notes, surveys
 from app.models.finance import Invoice
@@ -69,3 +69,24 @@ def order_returns(session, order_id: int) -> list[dict]:
     return [{"number": r.number, "stage": _stage(r), "origin": r.origin, "reason": r.reason,
              "outcome": r.outcome, "created_at": r.created_at,
              "quantity": sum((ln.quantity for ln in r.lines), start=ZERO)} for r in returns]
+
+
+def recent_returns(session, *, q: str | None = None, limit: int = 100) -> list[dict]:
+    """The newest returns for the list page, optionally matching a return, order or customer."""
+    query = (select(ReturnRequest, SalesOrder.number, Customer.code, Customer.name)
+             .join(SalesOrder, SalesOrder.id == ReturnRequest.order_id)
+             .join(Customer, Customer.id == ReturnRequest.customer_id))
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(func.lower(ReturnRequest.number).like(like)
+                            | func.lower(SalesOrder.number).like(like)
+                            | func.lower(Customer.code).like(like)
+                            | func.lower(Customer.name).like(like))
+    rows = session.execute(query.order_by(ReturnRequest.id.desc()).limit(limit))
+    return [{"number": r.number, "order": order, "customer_code": code, "customer_name": name,
+             "stage": _stage(r), "origin": r.origin, "outcome": r.outcome, "reason": r.reason,
+             "created_at": r.created_at} for r, order, code, name in rows]
+
+
+def stage_of(ret: ReturnRequest) -> str:
+    return _stage(ret)
