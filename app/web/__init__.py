@@ -33,7 +33,8 @@ def init_web(app):
             csrf.protect(apply_exemptions=True)
 
     from app.web import (  # noqa: F401  (each module adds its routes to bp)
-        auth, dashboard, errors, filters, inbox, orders, reports, returns, survey, task_page)
+        auth, dashboard, errors, filters, inbox, orders, reports, returns, supply, survey,
+        task_page)
     from app.web.blueprint import bp
 
     filters.register(app)
