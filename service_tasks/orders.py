@@ -1,5 +1,5 @@
 """Operators for the sales order itself: validation, credit, decisions."""
-from app.domain import credit, orders
+from app.domain import credit, orders, shipping
 from app.engine.operators import UnitContext, operator
 
 
@@ -36,6 +36,7 @@ def cancel(ctx: UnitContext, order_id, reason):
 
     order = orders.cancel(ctx.session, order_id, reason or "cancelled")
     inventory.release_order(ctx.session, order.id)
+    shipping.cancel_open_pick_lists(ctx.session, order.id)
     return {"cancelled": True}
 
 
@@ -43,12 +44,20 @@ def cancel(ctx: UnitContext, order_id, reason):
 def cancel_open_quantity(ctx: UnitContext, order_id, reason):
     """Cancel what has not shipped: the whole order, or after a partial shipment the backorder.
     Reservations and open replenishment requests are released either way."""
+    result = drop_open_quantity(ctx.session, int(order_id), reason or "cancelled")
+    return {"shipped_any": result["shipped_any"], "backorder": result["backorder"],
+            "released": result["released"]}
+
+
+def drop_open_quantity(session, order_id: int, reason: str) -> dict:
+    """What a cancellation does to the part not shipped: the order (or only its backorder) is
+    cancelled, its reservations and requests released, its open pick lists voided."""
     from app.domain import inventory
 
-    result = orders.cancel_open_quantity(ctx.session, order_id, reason or "cancelled")
-    released = inventory.release_order(ctx.session, int(order_id))
-    return {"shipped_any": result["shipped_any"], "backorder": result["backorder"],
-            "released": released["released"]}
+    result = orders.cancel_open_quantity(session, order_id, reason)
+    released = inventory.release_order(session, order_id)
+    shipping.cancel_open_pick_lists(session, order_id)
+    return {**result, "released": released["released"]}
 
 
 @operator("orders.close")

@@ -5,6 +5,7 @@ import os
 from app.domain import orders, return_goods, returns, surveys
 from app.domain.errors import DomainError, Invalid
 from app.engine.operators import BusinessError, UnitContext, operator
+from service_tasks.orders import drop_open_quantity
 
 # Where the survey link points; the pages are served by this application.
 PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
@@ -19,6 +20,8 @@ def _business_error(code: str, err: DomainError) -> BusinessError:
 def open_for_cancellation(ctx: UnitContext, order_id, reason=None):
     """An RMA for everything shipped and not yet returned, and its return_request process
     (started after this unit commits): {opened, return_number}; nothing shipped → opened False."""
+    # The goods on their way come back as a return; what has not left is not sent any more.
+    drop_open_quantity(ctx.session, int(order_id), reason or "order cancelled after shipment")
     ret, created = returns.open_for_cancellation(ctx.session, int(order_id),
                                                  reason or "order cancelled after shipment",
                                                  requested_by=ctx.actor)

@@ -6,14 +6,14 @@ where its process waits), never kept as a sticky flag.
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.domain import pricing
 from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.numbering import next_number
 from app.models.inventory import Product
 from app.models.sales import Customer, SalesOrder, SalesOrderLine
-from app.models.shipping import Shipment
+from app.models.shipping import Shipment, ShipmentLine
 from app.models.types import ZERO, utcnow
 
 ADDRESS_FIELDS = ("line1", "city", "country")
@@ -208,21 +208,25 @@ def cancel_open_quantity(session, order_id, reason) -> dict:
     after a partial shipment the shipped part stays (billed, paid, returnable) and only the
     backorder goes. Releasing the stock is the caller's next step (inventory.release_order)."""
     order = get_order(session, order_id)
-    shipped = any(line.delivered_qty > 0 for line in order.lines) or _has_shipments(session, order)
+    sent = _shipped_by_line(session, order)
+    backorder = [{"line_no": line.line_no, "sku": line.product.sku,
+                  "quantity": line.quantity - sent.get(line.id, ZERO)}
+                 for line in order.lines if sent.get(line.id, ZERO) < line.quantity]
+    shipped = any(sent.values())
     if not shipped:
         cancel(session, order_id, reason)
-    elif order.backorder_cancelled_at is None:
+    elif backorder and order.backorder_cancelled_at is None:
         order.backorder_cancelled_at, order.end_reason = utcnow(), reason
-    return {"shipped_any": shipped,
-            "backorder": [{"line_no": line.line_no, "sku": line.product.sku,
-                           "quantity": line.quantity - line.delivered_qty}
-                          for line in order.lines if line.delivered_qty < line.quantity]}
+    return {"shipped_any": shipped, "backorder": backorder}
 
 
-def _has_shipments(session, order) -> bool:
-    return session.scalar(select(Shipment.id).where(
-        Shipment.order_id == order.id,
-        Shipment.status.in_(("booked", "delivered")))) is not None
+def _shipped_by_line(session, order) -> dict[int, Decimal]:
+    """Quantity per order line on shipments that left (booked) or arrived."""
+    return {line_id: Decimal(qty) for line_id, qty in session.execute(
+        select(ShipmentLine.order_line_id, func.sum(ShipmentLine.quantity))
+        .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+        .where(Shipment.order_id == order.id, Shipment.status.in_(("booked", "delivered")))
+        .group_by(ShipmentLine.order_line_id))}
 
 
 def link_process(session, order_id, instance_id) -> None:

@@ -17,7 +17,15 @@ from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.master_data import page_of
 from app.domain.numbering import next_number
 from app.domain.outbox import enqueue_email
-from app.models.inventory import Bin, Product, StockLedger, StockLevel, Supplier, Warehouse
+from app.models.inventory import (
+    Bin,
+    Product,
+    StockLedger,
+    StockLevel,
+    Supplier,
+    Warehouse,
+    in_sellable_bin,
+)
 from app.models.manufacturing import PlannedOrder
 from app.models.procurement import (
     PO_OPEN,
@@ -75,12 +83,13 @@ def default_bin(session, product_id: int) -> Bin:
     active warehouse (the main one in the demo company)."""
     bin_id = session.scalar(
         select(StockLevel.bin_id).where(StockLevel.product_id == product_id,
-                                        StockLevel.on_hand > 0)
+                                        StockLevel.on_hand > 0, in_sellable_bin())
         .order_by(StockLevel.on_hand.desc(), StockLevel.bin_id).limit(1))
     if bin_id is None:
         bin_id = session.scalar(
             select(Bin.id).join(Warehouse, Warehouse.id == Bin.warehouse_id)
-            .where(Warehouse.active.is_(True)).order_by(Warehouse.id, Bin.code).limit(1))
+            .where(Warehouse.active.is_(True), Bin.sellable.is_(True))
+            .order_by(Warehouse.id, Bin.code).limit(1))
     if bin_id is None:
         raise Invalid("no warehouse bin to receive into",
                       [{"field": "warehouse", "message": "create a warehouse with a bin"}])

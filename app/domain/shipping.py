@@ -334,8 +334,23 @@ def mark_delivered(session, *, shipment_id=None, tracking_number=None, at=None,
         select(func.count()).select_from(SalesOrderLine)
         .where(SalesOrderLine.order_id == shipment.order_id,
                SalesOrderLine.delivered_qty < SalesOrderLine.quantity))
+    backorder_cancelled = session.scalar(select(SalesOrder.backorder_cancelled_at).where(
+        SalesOrder.id == shipment.order_id)) is not None
+    # backorder_open: something is left to ship and the customer still wants it.
     return {"shipment_id": shipment.id, "order_id": shipment.order_id,
-            "fully_delivered": remaining == 0}
+            "fully_delivered": remaining == 0,
+            "backorder_open": remaining > 0 and not backorder_cancelled}
+
+
+def cancel_open_pick_lists(session, order_id: int) -> list[str]:
+    """An order cancelled while being picked: its pick lists are void (their batch lines no
+    longer hold the batches)."""
+    open_lists = list(session.scalars(locked(select(Shipment).where(
+        Shipment.order_id == order_id, Shipment.status == "picking"))))
+    for shipment in open_lists:
+        shipment.status = "cancelled"
+    session.flush()
+    return [s.number for s in open_lists]
 
 
 # --- read side -------------------------------------------------------------------------------

@@ -101,7 +101,10 @@ def run_pending(runtime: Runtime, *, limit: int = 50, lease_seconds: int = 60) -
         try:
             instance_id = _carry_out(runtime, command)
         except (NotFound, InvalidState) as err:
-            if kind != "message":  # a start that cannot happen (no such process): a failure
+            # Undelivered means nobody waits for it. A start that cannot happen (no such
+            # process), or a receiver that is suspended or stopped by an incident, is a
+            # failure: retried with backoff, then shown to a process owner, never dropped.
+            if kind != "message" or isinstance(err, InvalidState):
                 settled += _fail(session, command_id, attempts, err)
                 continue
             session.rollback()

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
-from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.engine import clock
 from app.models.engine import EngineCommand
@@ -65,15 +66,16 @@ class UnitContext:
                           "payload": payload or {}})
 
     def _ask(self, key: str, kind: str, payload: dict) -> bool:
-        """Queue a command in the unit's transaction; False when it was asked for already."""
-        if self.session.scalar(select(EngineCommand.id).where(EngineCommand.key == key)):
-            return False
+        """Queue a command in the unit's transaction; False when it was asked for already.
+        ON CONFLICT DO NOTHING: two units asking at once neither fail nor ask twice."""
+        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" \
+            else sqlite_insert
         now = clock.now()
-        self.session.execute(insert(EngineCommand).values(
+        result = self.session.execute(insert(EngineCommand).values(
             key=key, kind=kind, payload=json.loads(json.dumps(payload, default=str)),
             source_instance_id=self.instance_id, status="pending", due_at=now, created_at=now,
-            attempts=0))
-        return True
+            attempts=0).on_conflict_do_nothing(index_elements=["key"]))
+        return result.rowcount == 1
 
 
 _registry: dict[str, Operator] = {}

@@ -37,3 +37,15 @@ def test_quarantine_stock_is_on_hand_but_not_available_nor_reservable(session):
     assert (bins["RETURNS"]["reserved"], bins["RETURNS"]["sellable"]) == (0, False)
     assert (bins["A-01"]["reserved"], bins["A-01"]["available"]) == (D(2), 0)
     assert session.scalar(select(Bin.sellable).where(Bin.code == "A-01")) is True
+
+
+def test_goods_bought_or_made_are_never_received_into_quarantine(session):
+    from app.domain import purchasing
+
+    pl = factories.price_list(session)
+    widget = factories.product(session, "WIDGET", price="10", pl=pl, stock_tracked=True)
+    wh = factories.warehouse(session, "WH1", bins=("A-01",))
+    session.add(Bin(warehouse_id=wh.id, code="RETURNS", sellable=False))
+    session.flush()
+    inventory.receive(session, sku="WIDGET", warehouse="WH1", bin="RETURNS", quantity=D(1))
+    assert purchasing.default_bin(session, widget.id).code == "A-01"

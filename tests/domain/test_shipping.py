@@ -413,7 +413,8 @@ def test_delivery_counts_once_and_reports_full_delivery(session, world):
 
     result = shipping.mark_delivered(session, tracking_number=tracking, at=at)
 
-    assert result == {"shipment_id": sid, "order_id": order.id, "fully_delivered": True}
+    assert result == {"shipment_id": sid, "order_id": order.id, "fully_delivered": True,
+                      "backorder_open": False}
     assert order.lines[0].delivered_qty == Decimal("4")
     assert session.get(Shipment, sid).delivered_at == at
     assert shipping.mark_delivered(session, shipment_id=sid) == result
@@ -439,6 +440,7 @@ def test_partial_delivery_and_never_more_than_ordered(session, world):
     order.lines[0].delivered_qty = Decimal("0")
     result = shipping.mark_delivered(session, shipment_id=sid)
     assert result["fully_delivered"] is False and order.lines[0].delivered_qty == Decimal("3")
+    assert result["backorder_open"] is True  # the rest is still wanted
 
 
 def test_mark_delivered_needs_exactly_one_key(session):
@@ -467,7 +469,8 @@ def test_operators_run_the_flow_and_order_page_lists_it(session, world):
     assert booked == {"shipment_id": sid, "tracking_number": "DP2026000014",
                       "carrier": "demo-post"}
     delivered = invoke("shipping.mark_delivered", ctx, {"shipment_id": sid})
-    assert delivered == {"shipment_id": sid, "order_id": order.id, "fully_delivered": True}
+    assert delivered == {"shipment_id": sid, "order_id": order.id, "fully_delivered": True,
+                         "backorder_open": False}
 
     [listed] = shipping.order_shipments(session, order.id)
     assert (listed["number"], listed["status"], listed["carrier"], listed["tracking_number"],

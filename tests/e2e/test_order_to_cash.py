@@ -194,6 +194,7 @@ def test_cancel_before_shipment_puts_the_stock_back(o2c):
     assert order["status"] == "cancelled" and order["end_reason"] == "customer changed mind"
     assert o2c.stock("FUR-CHAIR-ERG")["totals"]["reserved"] == "0.000"
     assert o2c.task(number, "pick_pack") is None
+    assert [s["status"] for s in order["shipments"]] == ["cancelled"]  # the pick list is void
     assert o2c.message("order_cancelled", number).status_code == 404  # nothing waits any more
 
 

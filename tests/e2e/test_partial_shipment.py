@@ -142,3 +142,23 @@ def test_dunning_after_a_long_backorder_counts_from_the_first_invoice(o2c, runti
     assert invoices[first["number"]]["dunning_level"] == 1  # due + 7 days passed long ago
     second = next(n for n in invoices if n != first["number"])
     assert invoices[second]["dunning_level"] == 0  # not due yet: not dunned
+
+
+def test_cancelling_while_the_partial_shipment_travels_drops_the_backorder(o2c, runtime):
+    from app.engine import jobs
+
+    number = place(o2c, "C-1003", LINES)["number"]
+    o2c.approve(number)
+    assert o2c.pick_and_pack(number).status_code == 200  # 2 tables + 2 chairs on the truck
+    response = o2c.message("order_cancelled", number, {"reason": "project stopped"})
+    assert response.status_code == 200
+    o2c.session.expire_all()
+    assert [r.status for r in o2c.session.scalars(select(ReplenishmentRequest))] == ["cancelled"]
+    [shipment] = o2c.get(number)["shipments"]
+    assert o2c.message("shipment_delivered", number,
+                       {"tracking_number": shipment["tracking_number"]}).status_code == 200
+    order = o2c.get(number)
+    assert order["status"] == "awaiting_payment"  # no loop back for the third table
+    assert order["backorder_cancelled_at"] and len(order["shipments"]) == 1
+    jobs.run_until_idle(runtime)
+    assert [r["origin"] for r in o2c.get(number)["returns"]] == ["cancellation"]

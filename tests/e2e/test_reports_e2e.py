@@ -214,6 +214,7 @@ def test_dunning_shows_on_the_board(o2c, runtime, frozen_clock):
     [dunning] = [g for g in report(o2c, "exceptions")["groups"] if g["category"] == "dunning"]
     assert [(i["number"], i["detail"]) for i in dunning["items"]] == [
         (number, "dunning level 1")]
+    assert dunning["count"] == 1 and dunning["oldest_age_seconds"] > 0
 
 
 def test_the_heatmap_counts_match_the_instances_and_a_node_lists_them(o2c, frozen_clock):

@@ -123,3 +123,24 @@ def test_process_owners_see_and_retry_stopped_commands(runtime, deployed, sessio
     assert response.status_code == 200 and response.get_json()["items"] == []
     again = client.post(f"/api/reports/commands/{row['id']}/retry", headers=auth(token))
     assert again.status_code == 404 and again.get_json()["error"]
+
+
+def test_a_message_for_a_suspended_instance_waits_until_it_is_resumed(
+        runtime, deployed, session, frozen_clock):
+    from app.engine.operators import UnitContext
+
+    otto = Actor("otto", frozenset({"process_owner"}))
+    target, _ = runtime.start("message_wait", business_key="T-9")
+    runtime.suspend(target.id, otto)
+    UnitContext(session, None, None, "test").send_message(
+        "payment_received", business_key="T-9", message_id="pay-9", payload={"amount": 9})
+    session.commit()
+    for _ in range(3):  # more than an undelivered message gets: it is not dropped
+        commands.run_pending(runtime)
+        clock.travel(timedelta(minutes=5))
+    assert _commands(session)["message:pay-9"].status == "pending"
+    runtime.resume(target.id, otto)
+    clock.travel(timedelta(minutes=10))
+    commands.run_pending(runtime)
+    assert _commands(session)["message:pay-9"].status == "done"
+    assert queries.workflow_data(session, queries.instance(session, target.id))["paid_amount"] == 9
