@@ -150,17 +150,18 @@ def exception_board(session, *, period_days=30, per_group=50, now=None) -> dict:
     # Waits: counted and aged in SQL; only each category's oldest rows are read.
     figures = {}
     for category, nodes in WAIT_CATEGORIES.items():
-        # Dunning also has invoices that no wait shows: its rows are all read and counted.
-        merged = category == "dunning"
-        if not merged:
-            counts = reports.wait_counts(session, nodes, process_ids=[LIFECYCLE])
-            figures[category] = _wait_figures(counts.values(), now)
+        counts = reports.wait_counts(session, nodes, process_ids=[LIFECYCLE])
+        figures[category] = _wait_figures(counts.values(), now)
         found[category] = [
             {"key": row["business_key"], "since": row["since"], "node_id": row["node_id"],
              "instance_id": row["instance_id"], "detail": None}
             for row in reports.waiting_at_nodes(session, nodes, process_ids=[LIFECYCLE],
-                                                limit=None if merged else per_group)]
-    found["dunning"] += _dunning(session)
+                                                limit=per_group)]
+    # Dunning is also invoices that no wait shows: those orders are added to its figures.
+    waiting = reports.waiting_keys(session, WAIT_CATEGORIES["dunning"], process_ids=[LIFECYCLE])
+    extra = [d for d in _dunning(session) if d["key"] not in waiting]
+    found["dunning"] += extra
+    figures["dunning"] = _with_rows(figures["dunning"], extra, now)
     found["incident"] = [
         {"key": key, "since": first, "node_id": node, "instance_id": instance_id,
          "detail": (message or "").splitlines()[0][:200] if message else None}
@@ -204,6 +205,19 @@ def _wait_figures(counts, now) -> dict:
     mean_epoch = sum(c["avg_epoch"] * c["count"] for c in counts) / total
     return {"count": total, "oldest_age_seconds": int((now - oldest).total_seconds()),
             "avg_age_seconds": round(now.timestamp() - mean_epoch)}
+
+
+def _with_rows(figures, rows, now) -> dict:
+    """Wait figures plus rows known one by one (distinct orders), as one count and ages."""
+    keys = {r["key"] for r in rows}
+    if not keys:
+        return figures
+    ages = {r["key"]: int((now - r["since"]).total_seconds()) for r in rows}
+    count = figures["count"] + len(keys)
+    oldest = max([a for a in (figures["oldest_age_seconds"],) if a is not None]
+                 + list(ages.values()))
+    total = (figures["avg_age_seconds"] or 0) * figures["count"] + sum(ages.values())
+    return {"count": count, "oldest_age_seconds": oldest, "avg_age_seconds": round(total / count)}
 
 
 def _group(category, items, orders, now, per_group, figures=None) -> dict:

@@ -142,6 +142,14 @@ def waiting_at_nodes(session, node_ids, *, process_ids=None, business_keys=None,
              "since": r.since} for r in session.execute(query)]
 
 
+def waiting_keys(session, node_ids, *, process_ids=None) -> set[str]:
+    """Business keys of the active (not failed) instances at ``node_ids`` (ix_wait_node_since)."""
+    return set(session.scalars(select(InstanceWait.business_key).where(
+        InstanceWait.node_id.in_(list(node_ids)),
+        InstanceWait.status.in_((RUNNING, WAITING, SUSPENDED)),
+        *wait_filters(process_ids=process_ids))))
+
+
 def wait_counts(session, node_ids, *, process_ids=None) -> dict[str, dict]:
     """node -> {count, oldest, avg_since_epoch} of the active (not failed) instances there,
     without reading a row per instance (ix_wait_process_node)."""
