@@ -1,5 +1,5 @@
 """Operators for the sales order itself: validation, credit, decisions."""
-from app.domain import credit, orders, shipping
+from app.domain import credit, inventory, orders, shipping
 from app.engine.operators import UnitContext, operator
 
 
@@ -32,11 +32,8 @@ def reject(ctx: UnitContext, order_id, reason):
 @operator("orders.cancel")
 def cancel(ctx: UnitContext, order_id, reason):
     """Cancel before shipment: reservations and open replenishment requests are released."""
-    from app.domain import inventory
-
     order = orders.cancel(ctx.session, order_id, reason or "cancelled")
-    inventory.release_order(ctx.session, order.id)
-    shipping.cancel_open_pick_lists(ctx.session, order.id)
+    _release_open_work(ctx.session, order.id)
     return {"cancelled": True}
 
 
@@ -52,12 +49,15 @@ def cancel_open_quantity(ctx: UnitContext, order_id, reason):
 def drop_open_quantity(session, order_id: int, reason: str) -> dict:
     """What a cancellation does to the part not shipped: the order (or only its backorder) is
     cancelled, its reservations and requests released, its open pick lists voided."""
-    from app.domain import inventory
-
     result = orders.cancel_open_quantity(session, order_id, reason)
-    released = inventory.release_order(session, order_id)
+    return {**result, "released": _release_open_work(session, order_id)}
+
+
+def _release_open_work(session, order_id: int) -> list:
+    """Reservations and open requests released, open pick lists voided: what was released."""
+    released = inventory.release_order(session, order_id)["released"]
     shipping.cancel_open_pick_lists(session, order_id)
-    return {**result, "released": released["released"]}
+    return released
 
 
 @operator("orders.close")

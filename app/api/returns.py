@@ -21,6 +21,7 @@ from app.api.return_schemas import (
 )
 from app.api.services import runtime
 from app.domain import credit_notes, return_views, returns
+from app.engine import queries
 from app.extensions import db
 from app.models.engine import ProcessInstance
 from app.models.returns import ReturnRequest
@@ -97,11 +98,8 @@ def _replayed(args, idempotency_key) -> ReturnRequest | None:
 
 def _instance(ret: ReturnRequest) -> ProcessInstance | None:
     """Linked when the API started it; a return opened by a cancellation is found by its key."""
-    if ret.process_instance_id is not None:
-        return db.session.get(ProcessInstance, ret.process_instance_id)
-    return db.session.scalar(select(ProcessInstance).where(
-        ProcessInstance.process_id == returns.PROCESS_ID,
-        ProcessInstance.business_key == ret.number).order_by(ProcessInstance.id.desc()).limit(1))
+    return queries.document_instance(db.session, ret.process_instance_id, ret.number,
+                                     returns.PROCESS_ID)
 
 
 def _summary(ret: ReturnRequest) -> dict:

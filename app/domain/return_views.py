@@ -52,7 +52,7 @@ def describe(session, ret: ReturnRequest) -> dict:
             "survey": surveys.survey_view(survey)}
 
 
-def _stage(ret: ReturnRequest) -> str:
+def stage_of(ret: ReturnRequest) -> str:
     """How far the return got, from its recorded facts (no process needed)."""
     for stage, at in (("rejected", ret.rejected_at), ("closed", ret.closed_at),
                       ("credited", ret.credited_at), ("inspected", ret.inspected_at),
@@ -66,7 +66,7 @@ def order_returns(session, order_id: int) -> list[dict]:
     """The order's returns, oldest first: number, stage, reason, outcome and quantities."""
     returns = session.scalars(select(ReturnRequest).where(ReturnRequest.order_id == order_id)
                               .order_by(ReturnRequest.id))
-    return [{"number": r.number, "stage": _stage(r), "origin": r.origin, "reason": r.reason,
+    return [{"number": r.number, "stage": stage_of(r), "origin": r.origin, "reason": r.reason,
              "outcome": r.outcome, "created_at": r.created_at,
              "quantity": sum((ln.quantity for ln in r.lines), start=ZERO)} for r in returns]
 
@@ -84,9 +84,5 @@ def recent_returns(session, *, q: str | None = None, limit: int = 100) -> list[d
                             | func.lower(Customer.name).like(like))
     rows = session.execute(query.order_by(ReturnRequest.id.desc()).limit(limit))
     return [{"number": r.number, "order": order, "customer_code": code, "customer_name": name,
-             "stage": _stage(r), "origin": r.origin, "outcome": r.outcome, "reason": r.reason,
+             "stage": stage_of(r), "origin": r.origin, "outcome": r.outcome, "reason": r.reason,
              "created_at": r.created_at} for r, order, code, name in rows]
-
-
-def stage_of(ret: ReturnRequest) -> str:
-    return _stage(ret)

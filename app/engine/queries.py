@@ -1,8 +1,8 @@
 """Read-side queries over the runtime's tables (no unit of work, no engine steps)."""
 from datetime import timedelta
 
-from sqlalchemy import and_, func, or_, select, union
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import and_, func, or_, select, union
 
 from app.engine import clock, deployments, serializer
 from app.engine.errors import NotFound
@@ -13,6 +13,18 @@ from app.models.engine import (
     InstanceEvent,
     ProcessInstance,
 )
+
+
+def document_instance(session, instance_id: int | None, business_key: str,
+                      process_id: str | None = None) -> ProcessInstance | None:
+    """The instance of a business document (order, return): the one it links to, else the newest
+    with its business key (a process another process started links itself later or never)."""
+    if instance_id is not None:
+        return session.get(ProcessInstance, instance_id)
+    query = select(ProcessInstance).where(ProcessInstance.business_key == business_key)
+    if process_id is not None:
+        query = query.where(ProcessInstance.process_id == process_id)
+    return session.scalar(query.order_by(ProcessInstance.id.desc()).limit(1))
 
 
 def instance(session, instance_id: int) -> ProcessInstance:

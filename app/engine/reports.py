@@ -123,6 +123,13 @@ def node_thresholds(session, process_id=None):
 
 
 # -- waits as rows: the instance_wait projection ----------------------------------------------
+def _standing_at(node_ids, process_ids=None, business_keys=None) -> list:
+    """instance_wait rows of active, not failed instances at ``node_ids``."""
+    return [InstanceWait.node_id.in_(list(node_ids)),
+            InstanceWait.status.in_((RUNNING, WAITING, SUSPENDED)),
+            *wait_filters(process_ids=process_ids, business_keys=business_keys)]
+
+
 def waiting_at_nodes(session, node_ids, *, process_ids=None, business_keys=None,
                      limit=None) -> list[dict]:
     """Active (not failed) instances waiting at any of ``node_ids`` now, oldest first, one row
@@ -131,9 +138,7 @@ def waiting_at_nodes(session, node_ids, *, process_ids=None, business_keys=None,
                     InstanceWait.since, InstanceWait.node_id, InstanceWait.kind,
                     HumanTask.assignee)
              .outerjoin(HumanTask, HumanTask.id == InstanceWait.task_id)
-             .where(InstanceWait.node_id.in_(list(node_ids)),
-                    InstanceWait.status.in_((RUNNING, WAITING, SUSPENDED)),
-                    *wait_filters(process_ids=process_ids, business_keys=business_keys))
+             .where(*_standing_at(node_ids, process_ids, business_keys))
              .order_by(InstanceWait.since, InstanceWait.instance_id, InstanceWait.node_id))
     if limit is not None:
         query = query.limit(limit)
@@ -145,9 +150,7 @@ def waiting_at_nodes(session, node_ids, *, process_ids=None, business_keys=None,
 def waiting_keys(session, node_ids, *, process_ids=None) -> set[str]:
     """Business keys of the active (not failed) instances at ``node_ids`` (ix_wait_node_since)."""
     return set(session.scalars(select(InstanceWait.business_key).where(
-        InstanceWait.node_id.in_(list(node_ids)),
-        InstanceWait.status.in_((RUNNING, WAITING, SUSPENDED)),
-        *wait_filters(process_ids=process_ids))))
+        *_standing_at(node_ids, process_ids))))
 
 
 def wait_counts(session, node_ids, *, process_ids=None) -> dict[str, dict]:
@@ -156,10 +159,7 @@ def wait_counts(session, node_ids, *, process_ids=None) -> dict[str, dict]:
     epoch = _epoch_seconds(session, InstanceWait.since)
     rows = session.execute(
         select(InstanceWait.node_id, func.count(), func.min(InstanceWait.since), func.avg(epoch))
-        .where(InstanceWait.node_id.in_(list(node_ids)),
-               InstanceWait.status.in_((RUNNING, WAITING, SUSPENDED)),
-               *wait_filters(process_ids=process_ids))
-        .group_by(InstanceWait.node_id))
+        .where(*_standing_at(node_ids, process_ids)).group_by(InstanceWait.node_id))
     return {node: {"count": count, "oldest": oldest, "avg_epoch": float(avg) if avg else None}
             for node, count, oldest, avg in rows}
 

@@ -12,6 +12,7 @@ from app.engine.errors import StaleRevision
 from app.engine.projection import Projection, project
 from app.engine.rows import InstanceRow
 from app.models.engine import (
+    ACTIVE_STATUSES,
     COMPLETED,
     ERROR,
     RUNNING,
@@ -23,8 +24,8 @@ from app.models.engine import (
     InstanceEvent,
     InstanceWait,
     Job,
-    NodeVisit,
     MessageSubscription,
+    NodeVisit,
     ProcessedMessage,
     ProcessInstance,
 )
@@ -213,7 +214,7 @@ def save_status(session, instance: InstanceRow, recorder: StepRecorder) -> None:
     instance.updated_at = now
     # Rare actions: the instance's wait rows follow its status, or go when it ends.
     where = {"where_instance": instance.id}
-    if instance.status in (RUNNING, WAITING, ERROR, SUSPENDED):
+    if instance.status in ACTIVE_STATUSES:
         conn.execute(_set_wait_status, {**where, "status": instance.status})
     else:
         conn.execute(_delete_waits, where)
@@ -237,8 +238,8 @@ def _wait_places(waits, active=True) -> dict[str, dict]:
 def _save_waits(conn, instance, old_waits, old_status, now):
     """Keep instance_wait in step: rows only for active instances; ``since`` survives units
     that leave the instance where it stands, so it is when it got there."""
-    new = _wait_places(instance.waiting_at, instance.status in (RUNNING, WAITING, ERROR, SUSPENDED))
-    old = _wait_places(old_waits, old_status in (RUNNING, WAITING, ERROR, SUSPENDED)
+    new = _wait_places(instance.waiting_at, instance.status in ACTIVE_STATUSES)
+    old = _wait_places(old_waits, old_status in ACTIVE_STATUSES
                        and instance.revision > 1)
     where = {"where_instance": instance.id}
     if not new:

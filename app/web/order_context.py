@@ -9,6 +9,7 @@ import logging
 from sqlalchemy import select
 
 from app.domain import orders
+from app.engine import queries
 from app.models.engine import (
     DeploymentFile,
     HumanTask,
@@ -45,10 +46,7 @@ def order_by_number(session, number: str | None) -> SalesOrder | None:
 
 
 def instance_of(session, order: SalesOrder) -> ProcessInstance | None:
-    if order.process_instance_id:
-        return session.get(ProcessInstance, order.process_instance_id)
-    return session.scalar(select(ProcessInstance).where(
-        ProcessInstance.business_key == order.number).order_by(ProcessInstance.id.desc()).limit(1))
+    return queries.document_instance(session, order.process_instance_id, order.number)
 
 
 def status_of(order: SalesOrder, instance: ProcessInstance | None) -> str:

@@ -3,16 +3,14 @@ with its lines, stock movements, credit notes, survey, open tasks and history.""
 from flask import render_template, request
 from sqlalchemy import select
 
-from app.domain import return_views
+from app.domain import return_views, returns
+from app.engine import queries
 from app.extensions import db
-from app.models.engine import ProcessInstance
 from app.models.returns import ReturnRequest
 from app.web import order_context
 from app.web.auth import login_required
 from app.web.blueprint import bp
 from app.web.errors import render_error
-
-PROCESS_ID = "return_request"
 
 
 @bp.route("/returns")
@@ -29,11 +27,8 @@ def return_page(number):
     ret = db.session.scalar(select(ReturnRequest).where(ReturnRequest.number == number[:32]))
     if ret is None:
         return render_error(404, f"There is no return {number}.")
-    instance = db.session.get(ProcessInstance, ret.process_instance_id) \
-        if ret.process_instance_id else db.session.scalar(
-            select(ProcessInstance).where(ProcessInstance.process_id == PROCESS_ID,
-                                          ProcessInstance.business_key == ret.number)
-            .order_by(ProcessInstance.id.desc()).limit(1))
+    instance = queries.document_instance(db.session, ret.process_instance_id, ret.number,
+                                         returns.PROCESS_ID)
     events = order_context.history(db.session, instance.id) if instance else []
     return render_template(
         "return.html", ret=return_views.describe(db.session, ret),
